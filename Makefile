@@ -1,0 +1,55 @@
+# The two commands a newcomer needs are `make run` and `make test`; both install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev migrate worker beat flower lint schema clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-prod: requirements/base.txt requirements/production.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/production.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements/base.txt requirements/production.txt requirements/local.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/local.txt
+	touch $(VENV)/.installed-prod $@
+
+install: $(VENV)/.installed-prod
+install-dev: $(VENV)/.installed-dev
+
+## run: serve the API on http://$(HOST):$(PORT) (embedded default unless DATABASE_URL/REDIS_URL are set)
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite, against PostgreSQL and Redis (DATABASE_URL, TEST_REDIS_URL)
+test: install-dev
+	DJANGO_SETTINGS_MODULE=project.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+## worker: the Celery worker that delivers codes (needs REDIS_URL or CELERY_BROKER_URL)
+worker: install
+	$(BIN)/celery -A project worker -Q notifications,default --loglevel=INFO -E
+
+beat: install
+	$(BIN)/celery -A project beat --loglevel=INFO
+
+## flower: monitoring UI on http://127.0.0.1:5555 (FLOWER_BASIC_AUTH=user:password)
+flower: install
+	$(BIN)/celery -A project flower --address=127.0.0.1 --port=5555 $(if $(FLOWER_BASIC_AUTH),--basic-auth=$(FLOWER_BASIC_AUTH),)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+schema: install
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yml
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache

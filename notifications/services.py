@@ -1,0 +1,182 @@
+"""Delivery of one-time codes and notices: queueing, rendering, sending at most once, status.
+
+The plaintext code and the full recipient travel to the worker sealed (Fernet, key derived from
+``SECRET_KEY``), so the broker payload, Celery's logs and Flower only ever see ciphertext. Before
+calling a provider the worker claims the delivery in the cache: a retried or redelivered task finds
+the claim and does not send the same code twice.
+"""
+
+import base64
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from notifications.channels import (
+    EmailMessage,
+    PermanentChannelError,
+    TransientChannelError,
+    email_send,
+    sms_sender,
+)
+from notifications.models import Channel, Delivery, DeliveryStatus
+from project.masking import mask_recipient
+
+logger = logging.getLogger(__name__)
+
+# Templates under templates/notifications/: <name>_subject.txt, <name>_message.txt,
+# <name>_message.html and <name>_sms.txt.
+TEMPLATE_VERIFICATION_CODE = "verification_code"
+TEMPLATE_SIGNUP_NOTICE = "signup_notice"
+
+
+@dataclass(frozen=True)
+class Sealed:
+    recipient: str
+    template: str
+    code: str | None
+    expires_at: float  # epoch seconds after which sending is pointless
+
+
+def _fernet() -> Fernet:
+    digest = hashlib.sha256(f"notifications.seal:{settings.SECRET_KEY}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(payload: Sealed) -> str:
+    return _fernet().encrypt(json.dumps(payload.__dict__).encode()).decode()
+
+
+def unseal(token: str) -> Sealed:
+    try:
+        return Sealed(**json.loads(_fernet().decrypt(token.encode())))
+    except (InvalidToken, ValueError, TypeError) as exc:
+        raise PermanentChannelError("sealed payload unreadable") from exc
+
+
+def delivery_enqueue(
+    *, subject: uuid.UUID, channel: str, recipient: str, purpose: str, template: str, code: str | None = None
+) -> Delivery:
+    """Record a queued delivery and hand it to the worker once the transaction commits."""
+    from notifications.tasks import deliver  # tasks import services; import here to avoid a cycle
+
+    delivery = Delivery.objects.create(
+        subject=subject, channel=channel, recipient_masked=mask_recipient(recipient), purpose=purpose
+    )
+    sealed = seal(
+        Sealed(
+            recipient=recipient, template=template, code=code, expires_at=time.time() + settings.VERIFICATION_CODE_TTL
+        )
+    )
+    delivery_id = str(delivery.id)
+    transaction.on_commit(
+        lambda: deliver.apply_async(args=(delivery_id, sealed), argsrepr=f"('{delivery_id}', '<sealed>')")
+    )
+    logger.info("delivery %s queued: %s to %s", delivery_id, channel, delivery.recipient_masked)
+    return delivery
+
+
+def _render(template: str, code: str | None) -> dict[str, str]:
+    context = {
+        "code": code,
+        "product_name": settings.PRODUCT_NAME,
+        "support_email": settings.SUPPORT_EMAIL,
+        "ttl_minutes": max(1, settings.VERIFICATION_CODE_TTL // 60),
+        "webotp_domain": settings.WEBOTP_DOMAIN,
+    }
+    base = f"notifications/{template}"
+    return {
+        "subject": " ".join(render_to_string(f"{base}_subject.txt", context).split()),
+        "text": render_to_string(f"{base}_message.txt", context),
+        "html": render_to_string(f"{base}_message.html", context),
+        "sms": render_to_string(f"{base}_sms.txt", context).strip(),
+    }
+
+
+def _claim_key(delivery_id: str) -> str:
+    return f"delivery-claim:{delivery_id}"
+
+
+def _send(delivery: Delivery, sealed: Sealed) -> str:
+    rendered = _render(sealed.template, sealed.code)
+    if delivery.channel == Channel.EMAIL:
+        return email_send(EmailMessage(sealed.recipient, rendered["subject"], rendered["text"], rendered["html"]))
+    return sms_sender().send(to=sealed.recipient, body=rendered["sms"])
+
+
+def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
+    """Send one queued delivery at most once. Raises TransientChannelError when a retry may help."""
+    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != DeliveryStatus.QUEUED:
+        return  # already sent or given up: a redelivered task does nothing
+    sealed = unseal(sealed_payload)
+    key = _claim_key(delivery_id)
+    # The claim is a lease while the provider is called, then a permanent "sent" mark: a worker
+    # killed mid-call leaves a lease that runs out, so the redelivered task can send.
+    lease = int(max(settings.TWILIO_TIMEOUT, settings.EMAIL_TIMEOUT)) + 5
+    try:
+        if not cache.add(key, "sending", timeout=lease):
+            if cache.get(key) == "sent":
+                return
+            raise TransientChannelError("another attempt is in progress")
+    except RedisError as exc:
+        raise TransientChannelError("claim store unavailable") from exc
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
+    try:
+        message_id = _send(delivery, sealed)
+    except TransientChannelError as exc:
+        cache.delete(key)
+        Delivery.objects.filter(pk=delivery.pk).update(last_error=str(exc)[:255], updated_at=timezone.now())
+        logger.warning("delivery %s attempt failed, may retry: %s", delivery_id, exc)
+        raise
+    except PermanentChannelError as exc:
+        cache.set(key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
+        delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
+        return
+    cache.set(key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENT,
+        provider_message_id=message_id[:64],
+        sent_at=timezone.now(),
+        last_error="",
+        updated_at=timezone.now(),
+    )
+    logger.info("delivery %s sent by %s to %s", delivery_id, delivery.channel, delivery.recipient_masked)
+
+
+def delivery_mark_failed(*, delivery_id: str, error: str) -> None:
+    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.FAILED, last_error=error[:255], updated_at=timezone.now()
+    )
+    logger.error("delivery %s failed: %s", delivery_id, error)
+
+
+def delivery_retry_countdown(*, sealed_payload: str, retries: int) -> float | None:
+    """Seconds to wait before the next attempt, or None when it would land after the code expires.
+
+    Exponential backoff with full jitter: the nth retry waits a random time up to base * 2**n.
+    """
+    if retries >= settings.DELIVERY_MAX_RETRIES:
+        return None
+    ceiling = settings.DELIVERY_RETRY_BASE_SECONDS * (2**retries)
+    countdown = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+    expires_at = unseal(sealed_payload).expires_at
+    if time.time() + countdown + settings.EMAIL_TIMEOUT >= expires_at:
+        return None
+    return countdown
+
+
+def delivery_latest(*, subject: uuid.UUID) -> Delivery | None:
+    return Delivery.objects.filter(subject=subject).order_by("-created_at").first()

@@ -1,0 +1,23 @@
+"""Celery tasks of the ``notifications`` queue. Thin: they call services and decide on retries."""
+
+import logging
+
+from celery import shared_task
+
+from notifications.channels import TransientChannelError
+from notifications.services import delivery_mark_failed, delivery_retry_countdown, delivery_send
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def deliver(self, delivery_id: str, sealed_payload: str) -> None:
+    """Send one delivery; retry transient failures with backoff until the code would expire."""
+    try:
+        delivery_send(delivery_id=delivery_id, sealed_payload=sealed_payload)
+    except TransientChannelError as exc:
+        countdown = delivery_retry_countdown(sealed_payload=sealed_payload, retries=self.request.retries)
+        if countdown is None:
+            delivery_mark_failed(delivery_id=delivery_id, error=f"gave up: {exc}")
+            return
+        raise self.retry(countdown=countdown, exc=exc) from None

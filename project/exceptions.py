@@ -1,0 +1,138 @@
+"""The one error shape of the API, and the only code that builds it.
+
+Every 4xx and 5xx answer has this body::
+
+    {"detail": "Human-readable summary.", "code": "stable_machine_code", "fields": {"name": ["..."]}}
+
+``fields`` maps input field names to their messages and is empty when the error is not about a
+particular field. Business failures raise :class:`ApplicationError` subclasses; DRF, simplejwt and
+Django errors are translated here, so no view builds an error body itself.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A business failure with a stable code; the handler turns it into the error shape."""
+
+    status = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    message = "The request could not be processed."
+
+    def __init__(
+        self, message: str | None = None, *, fields: dict[str, list[str]] | None = None, retry_after: int | None = None
+    ) -> None:
+        self.message = message or self.message
+        self.fields = fields or {}
+        self.retry_after = retry_after
+        super().__init__(self.message)
+
+
+class ServiceUnavailable(ApplicationError):
+    status = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    message = "The service is temporarily unavailable. Please try again shortly."
+
+
+class RateLimited(ApplicationError):
+    status = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "rate_limited"
+    message = "Too many requests. Please wait before trying again."
+
+
+def error_body(detail: str, code: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {"detail": str(detail), "code": code, "fields": fields or {}}
+
+
+def _flatten(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [f"{key}: {msg}" for key, value in detail.items() for msg in _flatten(value)]
+    if isinstance(detail, list):
+        return [msg for item in detail for msg in _flatten(item)]
+    return [str(detail)]
+
+
+def _validation_fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(name): _flatten(value) for name, value in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _first_code(codes: Any) -> str:
+    if isinstance(codes, dict):
+        codes = next(iter(codes.values()), "invalid")
+    if isinstance(codes, list):
+        codes = codes[0] if codes else "invalid"
+    return codes if isinstance(codes, str) else "invalid"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error raised inside an API view comes through here."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApplicationError):
+        body = error_body(exc.message, exc.code, exc.fields)
+        status_code = exc.status
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(max(1, int(exc.retry_after)))
+    elif isinstance(exc, (InvalidToken, TokenError)):
+        body = error_body("Token is invalid or expired.", "token_not_valid")
+        status_code = status.HTTP_401_UNAUTHORIZED
+    elif isinstance(exc, exceptions.ValidationError):
+        fields = _validation_fields(exc.detail)
+        body = error_body("Invalid input.", "invalid", fields)
+        status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.APIException):
+        status_code = exc.status_code
+        code = _first_code(exc.get_codes())
+        detail = exc.detail if isinstance(exc.detail, str) else " ".join(_flatten(exc.detail))
+        body = error_body(detail, code)
+        if isinstance(exc, exceptions.Throttled) and exc.wait:
+            headers["Retry-After"] = str(int(exc.wait))
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+    elif isinstance(exc, Http404):
+        body, status_code = error_body("Not found.", "not_found"), status.HTTP_404_NOT_FOUND
+    elif isinstance(exc, DjangoPermissionDenied):
+        body = error_body("You do not have permission to perform this action.", "permission_denied")
+        status_code = status.HTTP_403_FORBIDDEN
+    elif isinstance(exc, RequestDataTooBig):
+        body = error_body("The request body is too large.", "request_too_large")
+        status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    elif isinstance(exc, SuspiciousOperation):
+        body, status_code = error_body("Bad request.", "bad_request"), status.HTTP_400_BAD_REQUEST
+    else:
+        return None  # Unexpected: Django logs it and handler500 answers in the same shape.
+    set_rollback()
+    return Response(body, status=status_code, headers=headers)
+
+
+# Django-level handlers, for errors that never reach a DRF view (unknown URL, crash, CSRF).
+def _json(detail: str, code: str, status_code: int) -> JsonResponse:
+    return JsonResponse(error_body(detail, code), status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return _json("Bad request.", "bad_request", 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return _json("You do not have permission to perform this action.", "permission_denied", 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return _json("Not found.", "not_found", 404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return _json("Internal server error.", "server_error", 500)

@@ -1,0 +1,1 @@
+"""Settings package: ``base`` is shared; ``local``, ``test`` and ``production`` add to it."""

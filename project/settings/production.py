@@ -1,0 +1,35 @@
+"""Settings for deployments. Refuses to start without real secrets and real services."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from project.settings.base import *  # noqa: F403
+from project.settings.base import SIMPLE_JWT, env
+
+DEBUG = False
+
+
+def _required_secret(name: str) -> str:
+    value = env(name, default="")
+    if len(value) < 50 or "insecure" in value or len(set(value)) < 5:
+        raise ImproperlyConfigured(f"{name} must be set to a random value of at least 50 characters.")
+    return value
+
+
+SECRET_KEY = _required_secret("SECRET_KEY")
+SIMPLE_JWT["SIGNING_KEY"] = _required_secret("JWT_SIGNING_KEY")
+if SIMPLE_JWT["SIGNING_KEY"] == SECRET_KEY:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+for _name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
+    if not env(_name, default=""):
+        raise ImproperlyConfigured(f"{_name} must be set in production.")
+
+CELERY_TASK_ALWAYS_EAGER = False
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,17 @@
+"""URL routes: the /user/ API, the OpenAPI schema and docs, and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("user/", include("users.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "project.exceptions.bad_request"
+handler403 = "project.exceptions.permission_denied"
+handler404 = "project.exceptions.page_not_found"
+handler500 = "project.exceptions.server_error"

@@ -1,0 +1,195 @@
+"""The one-time code store.
+
+A code is bound to a purpose ("signup") and a subject (an account id). Only an HMAC of
+``purpose:subject:code`` is stored, with a TTL and an attempt counter; the plaintext leaves this
+module once, in the return value of :func:`code_issue`, for the outgoing message.
+
+With Redis (the django-redis default cache) every operation is one Lua script, so issuing, counting
+attempts and consuming are atomic across processes: parallel wrong guesses all count, and of
+parallel right guesses exactly one wins. Without Redis (the embedded default of ``make run``) an
+in-process store with a lock gives the same guarantees within one process.
+"""
+
+import hmac
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+from redis.exceptions import RedisError
+
+from project.exceptions import ServiceUnavailable
+
+
+class CheckResult(Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    MISSING = "missing"  # never issued, expired or already used
+    EXHAUSTED = "exhausted"
+
+
+@dataclass(frozen=True)
+class Issued:
+    code: str | None  # None when the resend cooldown is still running
+    retry_after: int  # seconds until another code may be issued
+
+
+def _code_key(purpose: str, subject: str) -> str:
+    return f"code:{purpose}:{subject}"
+
+
+def _cooldown_key(purpose: str, subject: str) -> str:
+    return f"code-cooldown:{purpose}:{subject}"
+
+
+def _digest(purpose: str, subject: str, code: str) -> str:
+    return salted_hmac("users.codes", f"{purpose}:{subject}:{code}", algorithm="sha256").hexdigest()
+
+
+def _generate() -> str:
+    length = settings.VERIFICATION_CODE_LENGTH
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+# KEYS: code, cooldown. ARGV: digest, ttl seconds, cooldown seconds.
+# Returns 0 when stored, or the milliseconds left on the cooldown.
+_ISSUE = """
+local wait = redis.call('PTTL', KEYS[2])
+if wait > 0 then return wait end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'a', 0)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], '1', 'EX', ARGV[3]) end
+return 0
+"""
+
+# KEYS: code. Counts the attempt and returns {attempts, digest}, or {-1} when there is no code.
+_ATTEMPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
+return {attempts, redis.call('HGET', KEYS[1], 'h')}
+"""
+
+# KEYS: code. ARGV: digest. Deletes the code only if it is still the one that was checked.
+_CONSUME = """
+if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisCodeStore:
+    def __init__(self) -> None:
+        from django_redis import get_redis_connection
+
+        client = get_redis_connection("default")
+        self._issue = client.register_script(_ISSUE)
+        self._attempt = client.register_script(_ATTEMPT)
+        self._consume = client.register_script(_CONSUME)
+
+    def issue(self, key: str, cooldown_key: str, digest: str, ttl: int, cooldown: int) -> int:
+        return int(self._issue(keys=[key, cooldown_key], args=[digest, ttl, cooldown]))
+
+    def attempt(self, key: str) -> tuple[int, str | None]:
+        result = self._attempt(keys=[key])
+        if result[0] == -1:
+            return -1, None
+        stored = result[1].decode() if isinstance(result[1], bytes) else result[1]
+        return int(result[0]), stored
+
+    def consume(self, key: str, digest: str) -> bool:
+        return bool(self._consume(keys=[key], args=[digest]))
+
+
+class MemoryCodeStore:
+    """Single-process twin of :class:`RedisCodeStore` for the embedded default."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._codes: dict[str, tuple[float, str, int]] = {}  # key -> (expires, digest, attempts)
+        self._cooldowns: dict[str, float] = {}  # key -> expires
+
+    def issue(self, key: str, cooldown_key: str, digest: str, ttl: int, cooldown: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            until = self._cooldowns.get(cooldown_key, 0.0)
+            if until > now:
+                return math.ceil((until - now) * 1000)
+            self._codes[key] = (now + ttl, digest, 0)
+            if cooldown > 0:
+                self._cooldowns[cooldown_key] = now + cooldown
+            return 0
+
+    def attempt(self, key: str) -> tuple[int, str | None]:
+        with self._lock:
+            entry = self._codes.get(key)
+            if entry is None or entry[0] <= time.monotonic():
+                self._codes.pop(key, None)
+                return -1, None
+            expires, digest, attempts = entry
+            self._codes[key] = (expires, digest, attempts + 1)
+            return attempts + 1, digest
+
+    def consume(self, key: str, digest: str) -> bool:
+        with self._lock:
+            entry = self._codes.get(key)
+            if entry is not None and entry[1] == digest:
+                del self._codes[key]
+                return True
+            return False
+
+
+_store_lock = threading.Lock()
+_stores: dict[str, RedisCodeStore | MemoryCodeStore] = {}
+
+
+def _store() -> RedisCodeStore | MemoryCodeStore:
+    backend = settings.CACHES["default"]["BACKEND"]
+    location = str(settings.CACHES["default"].get("LOCATION", ""))
+    name = f"{backend}|{location}"
+    with _store_lock:
+        if name not in _stores:
+            uses_redis = backend.startswith("django_redis")
+            _stores[name] = RedisCodeStore() if uses_redis else MemoryCodeStore()
+        return _stores[name]
+
+
+def code_issue(*, purpose: str, subject: str) -> Issued:
+    """Issue a new code replacing the previous one, unless the resend cooldown is running."""
+    code = _generate()
+    cooldown = settings.VERIFICATION_RESEND_COOLDOWN
+    try:
+        wait_ms = _store().issue(
+            _code_key(purpose, subject),
+            _cooldown_key(purpose, subject),
+            _digest(purpose, subject, code),
+            settings.VERIFICATION_CODE_TTL,
+            cooldown,
+        )
+    except RedisError as exc:
+        raise ServiceUnavailable() from exc
+    if wait_ms:
+        return Issued(code=None, retry_after=max(1, math.ceil(wait_ms / 1000)))
+    return Issued(code=code, retry_after=cooldown)
+
+
+def code_check(*, purpose: str, subject: str, code: str) -> CheckResult:
+    """Count one attempt and consume the code if it matches. Single use, constant-time compare."""
+    key = _code_key(purpose, subject)
+    candidate = _digest(purpose, subject, code)
+    try:
+        store = _store()
+        attempts, stored = store.attempt(key)
+        if attempts == -1 or stored is None:
+            return CheckResult.MISSING
+        if attempts > settings.VERIFICATION_MAX_ATTEMPTS:
+            return CheckResult.EXHAUSTED
+        if not hmac.compare_digest(stored, candidate):
+            return CheckResult.WRONG
+        # Another request may have consumed the same code in between: only one of them wins.
+        return CheckResult.OK if store.consume(key, stored) else CheckResult.MISSING
+    except RedisError as exc:
+        raise ServiceUnavailable() from exc

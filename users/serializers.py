@@ -1,0 +1,163 @@
+"""Input and output serializers, one small pair per endpoint, on plain ``serializers.Serializer``."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from users.identifiers import parse_identifier
+from users.models import AuthStatus, AuthType, Gender
+
+
+class Text(serializers.CharField):
+    """A CharField that also refuses lone UTF-16 surrogates, which no database can store."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("invalid")
+        return value
+
+
+class Secret(Text):
+    """A password field: never trimmed, never echoed, bounded before any hashing."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", settings.PASSWORD_MAX_LENGTH)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+
+class ErrorOutput(serializers.Serializer):
+    """The one error shape of every 4xx and 5xx answer."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class SignupInput(serializers.Serializer):
+    email_phone_number = Text(max_length=254, help_text="An e-mail address or a phone number.")
+
+    def validate_email_phone_number(self, value: str):
+        identifier = parse_identifier(value)
+        if identifier is None:
+            raise serializers.ValidationError("Enter a valid e-mail address or phone number.")
+        return identifier
+
+
+class SignupOutput(serializers.Serializer):
+    access = serializers.CharField(help_text="Sign-up token: opens verify, new-verify and change-user-info.")
+    auth_type = serializers.ChoiceField(choices=AuthType.choices)
+    auth_status = serializers.ChoiceField(choices=AuthStatus.choices)
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "pattern": "^[0-9]+$"}, {"type": "integer", "minimum": 0}]})
+class CodeField(serializers.Field):
+    """A code as a string of digits, or as a JSON integer zero-padded to the code length."""
+
+    default_error_messages = {"invalid": "Enter the {length}-digit code."}
+
+    def to_internal_value(self, data: Any) -> str:
+        length = settings.VERIFICATION_CODE_LENGTH
+        if isinstance(data, int) and not isinstance(data, bool) and 0 <= data < 10**length:
+            return f"{data:0{length}d}"
+        if isinstance(data, str):
+            value = data.strip()
+            if len(value) == length and value.isascii() and value.isdigit():
+                return value
+        self.fail("invalid", length=length)
+
+    def to_representation(self, value: str) -> str:
+        return value
+
+
+class VerifyInput(serializers.Serializer):
+    code = CodeField(help_text="The code received, as a string or an integer.")
+
+
+class VerifyOutput(serializers.Serializer):
+    auth_status = serializers.ChoiceField(choices=AuthStatus.choices)
+    access = serializers.CharField(help_text="A fresh sign-up token, now allowed to complete the profile.")
+
+
+class ResendOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    auth_status = serializers.ChoiceField(choices=AuthStatus.choices)
+    retry_after = serializers.IntegerField(help_text="Seconds before another code may be requested.")
+
+
+GENDER_ALIASES = {"men": "male", "man": "male", "m": "male", "women": "female", "woman": "female", "f": "female"}
+
+
+class GenderField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Gender.choices, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str):
+            data = GENDER_ALIASES.get(data.strip().lower(), data.strip().lower())
+        return super().to_internal_value(data)
+
+
+class ProfileInput(serializers.Serializer):
+    first_name = Text(max_length=150, required=False, allow_blank=True)
+    username = Text(max_length=150, required=False, validators=[UnicodeUsernameValidator()])
+    bio = Text(max_length=500, required=False, allow_blank=True)
+    gender = GenderField(
+        required=False, allow_blank=True, help_text="male, female, other or unspecified (men/women are accepted)."
+    )
+    password = Secret(required=False)
+    confirm_password = Secret(required=False)
+    old_password = Secret(required=False, help_text="Required to change an existing password.")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # The seed's clients send the misspelt "fistname".
+        if isinstance(data, dict) and "fistname" in data and "first_name" not in data:
+            data = {**data, "first_name": data["fistname"]}
+        return super().to_internal_value(data)
+
+
+class ProfileOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    username = serializers.CharField(allow_null=True)
+    first_name = serializers.CharField()
+    bio = serializers.CharField()
+    gender = serializers.CharField()
+    email = serializers.EmailField(allow_null=True)
+    phone_number = serializers.CharField(allow_null=True)
+    auth_type = serializers.ChoiceField(choices=AuthType.choices)
+    auth_status = serializers.ChoiceField(choices=AuthStatus.choices)
+
+
+class LoginInput(serializers.Serializer):
+    user_input = Text(max_length=254, help_text="Username, e-mail address or phone number.")
+    password = Secret()
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LoginOutput(TokenPairOutput):
+    auth_status = serializers.ChoiceField(choices=AuthStatus.choices)
+
+
+class LogoutInput(serializers.Serializer):
+    refresh = Text(max_length=4096)
+
+
+class DetailOutput(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = Text(max_length=4096)
+    access = Text(max_length=4096, required=False, allow_blank=True, help_text="Accepted and ignored.")

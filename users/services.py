@@ -1,0 +1,315 @@
+"""The account flows: sign-up, verification, resend, profile, login, refresh and logout.
+
+Views validate input and call exactly one of these; failures are :class:`ApplicationError`
+subclasses with stable codes. Passwords are hashed before any transaction opens, and deliveries
+are queued to run after commit.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from rest_framework import status
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken, TokenError
+
+from notifications.models import Channel
+from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION_CODE, delivery_enqueue
+from project.exceptions import ApplicationError, RateLimited
+from project.masking import mask_recipient
+from users.codes import CheckResult, code_check, code_issue
+from users.identifiers import Identifier, normalize_email, normalize_phone
+from users.models import AuthStatus, AuthType, User
+from users.tokens import STAGE_NEW, STAGE_VERIFIED, DecoySignup, RotatingRefreshToken, SignupToken
+
+logger = logging.getLogger(__name__)
+
+PURPOSE_SIGNUP = "signup"
+PURPOSE_SIGNUP_NOTICE = "signup_notice"
+
+
+class CodeInvalid(ApplicationError):
+    code = "code_invalid"
+    message = "The code is incorrect."
+
+
+class CodeExpired(ApplicationError):
+    code = "code_expired"
+    message = "The code has expired or was already used. Request a new one."
+
+
+class CodeAttemptsExceeded(ApplicationError):
+    code = "code_attempts_exceeded"
+    message = "Too many incorrect codes. Request a new one."
+
+
+class VerificationRequired(ApplicationError):
+    status = status.HTTP_403_FORBIDDEN
+    code = "verification_required"
+    message = "Verify your e-mail address or phone number first."
+
+
+class InvalidCredentials(ApplicationError):
+    status = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_credentials"
+    message = "No active account found with the given credentials."
+
+
+class RefreshTokenInvalid(ApplicationError):
+    status = status.HTTP_401_UNAUTHORIZED
+    code = "token_not_valid"
+    message = "Token is invalid or expired."
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    access: str
+    auth_type: str
+    auth_status: str
+
+
+def _channel(identifier_kind: str) -> str:
+    return Channel.EMAIL if identifier_kind == AuthType.EMAIL else Channel.SMS
+
+
+def _recipient(user: User) -> str:
+    return user.email if user.auth_type == AuthType.EMAIL else user.phone_number
+
+
+def _lookup_field(identifier: Identifier) -> str:
+    return "email" if identifier.is_email else "phone_number"
+
+
+def _pending_account(identifier: Identifier) -> User:
+    field = _lookup_field(identifier)
+    user = User.objects.filter(**{field: identifier.value}).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = User(auth_type=identifier.kind, auth_status=AuthStatus.NEW, **{field: identifier.value})
+            user.set_unusable_password()
+            user.save(force_insert=True)
+            return user
+    except IntegrityError:
+        # A parallel sign-up with the same identifier created it first.
+        return User.objects.get(**{field: identifier.value})
+
+
+def user_signup(*, identifier: Identifier) -> SignupResult:
+    """Create or reuse a pending account and send it a code.
+
+    An identifier that belongs to a finished account gets the same answer, but its owner receives a
+    notice instead of a code and the returned token is a decoy that nothing can complete.
+    """
+    user = _pending_account(identifier)
+    channel = _channel(identifier.kind)
+    if user.auth_status == AuthStatus.DONE:
+        subject = uuid.uuid4()
+        code_issue(purpose=PURPOSE_SIGNUP, subject=str(subject))  # kept unsent: decoy verify looks real
+        if code_issue(purpose=PURPOSE_SIGNUP_NOTICE, subject=str(user.id)).code is not None:
+            delivery_enqueue(
+                subject=subject,
+                channel=channel,
+                recipient=identifier.value,
+                purpose=PURPOSE_SIGNUP_NOTICE,
+                template=TEMPLATE_SIGNUP_NOTICE,
+            )
+        logger.info("sign-up for an existing account %s: notice sent", mask_recipient(identifier.value))
+        return SignupResult(str(SignupToken.for_subject(subject, stage=STAGE_NEW)), identifier.kind, AuthStatus.NEW)
+
+    issued = code_issue(purpose=PURPOSE_SIGNUP, subject=str(user.id))
+    if issued.code is not None:
+        delivery_enqueue(
+            subject=user.id,
+            channel=channel,
+            recipient=identifier.value,
+            purpose=PURPOSE_SIGNUP,
+            template=TEMPLATE_VERIFICATION_CODE,
+            code=issued.code,
+        )
+    logger.info("sign-up %s for %s", user.id, mask_recipient(identifier.value))
+    return SignupResult(str(SignupToken.for_subject(user.id, stage=STAGE_NEW)), user.auth_type, AuthStatus.NEW)
+
+
+def user_verify(*, account: User | DecoySignup, code: str) -> str:
+    """Check the code; on success mark the account verified and return a verified sign-up token."""
+    result = code_check(purpose=PURPOSE_SIGNUP, subject=str(account.id), code=code)
+    if result is CheckResult.OK and isinstance(account, DecoySignup):
+        result = CheckResult.WRONG  # a decoy never verifies, even on a lucky guess
+    if result is CheckResult.WRONG:
+        raise CodeInvalid(fields={"code": [CodeInvalid.message]})
+    if result is CheckResult.EXHAUSTED:
+        raise CodeAttemptsExceeded(fields={"code": [CodeAttemptsExceeded.message]})
+    if result is CheckResult.MISSING:
+        raise CodeExpired(fields={"code": [CodeExpired.message]})
+    User.objects.filter(pk=account.id, auth_status=AuthStatus.NEW).update(auth_status=AuthStatus.CODE_VERIFIED)
+    logger.info("sign-up %s verified", account.id)
+    return str(SignupToken.for_subject(account.id, stage=STAGE_VERIFIED))
+
+
+def user_resend_code(*, account: User | DecoySignup) -> int:
+    """Replace the current code with a new one and send it; returns the cooldown in seconds."""
+    issued = code_issue(purpose=PURPOSE_SIGNUP, subject=str(account.id))
+    if issued.code is None:
+        raise RateLimited("Wait before asking for another code.", retry_after=issued.retry_after)
+    if not isinstance(account, DecoySignup):
+        delivery_enqueue(
+            subject=account.id,
+            channel=_channel(account.auth_type),
+            recipient=_recipient(account),
+            purpose=PURPOSE_SIGNUP,
+            template=TEMPLATE_VERIFICATION_CODE,
+            code=issued.code,
+        )
+    return issued.retry_after
+
+
+def _password_fields_check(*, user: User, data: dict[str, Any], first_completion: bool) -> str | None:
+    """Validate a password change and return its hash, computed outside any transaction."""
+    password = data.get("password")
+    if password is None:
+        if first_completion:
+            raise ApplicationError("Invalid input.", fields={"password": ["This field is required."]})
+        return None
+    errors: dict[str, list[str]] = {}
+    if data.get("confirm_password") != password:
+        errors["confirm_password"] = ["The two passwords do not match."]
+    if not first_completion:
+        old = data.get("old_password")
+        if not old or not user.check_password(old):
+            errors["old_password"] = ["Your current password is required and must be correct."]
+    probe = User(
+        username=data.get("username") or user.username,
+        email=user.email,
+        first_name=data.get("first_name") or user.first_name,
+    )
+    try:
+        validate_password(password, user=probe)
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ApplicationError("Invalid input.", fields=errors)
+    return make_password(password)
+
+
+def user_update_profile(*, user: User, data: dict[str, Any], signup_stage: str | None) -> User:
+    """Complete or change the profile. The first completion needs a username and a password.
+
+    ``signup_stage`` is the stage of the sign-up token used, or None for a normal access token.
+    """
+    via_signup = signup_stage is not None
+    if user.auth_status == AuthStatus.NEW or (via_signup and signup_stage != STAGE_VERIFIED):
+        raise VerificationRequired()
+    first_completion = user.auth_status == AuthStatus.CODE_VERIFIED
+    if first_completion and not (data.get("username") or user.username):
+        raise ApplicationError("Invalid input.", fields={"username": ["This field is required."]})
+    username = data.get("username")
+    if username and User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
+        raise ApplicationError("Invalid input.", fields={"username": ["This username is taken."]})
+    password_hash = _password_fields_check(user=user, data=data, first_completion=first_completion)
+
+    try:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            if via_signup and locked.auth_status == AuthStatus.DONE:
+                raise VerificationRequired("This sign-up is already finished; log in instead.")
+            for field in ("first_name", "username", "bio", "gender"):
+                if field in data:
+                    setattr(locked, field, data[field])
+            if password_hash is not None:
+                locked.password = password_hash
+            if first_completion:
+                locked.auth_status = AuthStatus.DONE
+            locked.save()
+            if password_hash is not None and not first_completion:
+                user_revoke_refresh_tokens(user=locked)
+    except IntegrityError as exc:
+        raise ApplicationError("Invalid input.", fields={"username": ["This username is taken."]}) from exc
+    return locked
+
+
+def _login_candidate(user_input: str) -> User | None:
+    user_input = user_input.strip()
+    query = Q(username__iexact=user_input)
+    if email := normalize_email(user_input) if "@" in user_input else None:
+        query = Q(email=email)
+    elif phone := normalize_phone(user_input):
+        query |= Q(phone_number=phone)
+    return User.objects.filter(query).first()
+
+
+# Hashed once per process; checked against for unknown users so that they cost the same time.
+_dummy_hash: str | None = None
+
+
+def user_login(*, user_input: str, password: str) -> dict[str, str]:
+    global _dummy_hash
+    user = _login_candidate(user_input)
+    if user is None:
+        _dummy_hash = _dummy_hash or make_password("not the password")
+        check_password(password, _dummy_hash)
+        raise InvalidCredentials()
+    password_ok = user.check_password(password)
+    if not password_ok or not user.is_active or user.auth_status != AuthStatus.DONE:
+        raise InvalidCredentials()
+    refresh = RefreshToken.for_user(user)
+    logger.info("login %s", user.id)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def user_revoke_refresh_tokens(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of the user; returns how many were added."""
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    return len(
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+        )
+    )
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Rotate a refresh token. The old one is blacklisted atomically: of parallel refreshes of one
+    token exactly one succeeds, and reuse of a rotated token revokes the user's whole family."""
+    try:
+        token = RotatingRefreshToken(refresh)
+    except TokenError as exc:
+        raise RefreshTokenInvalid() from exc
+    jti = token.get("jti")
+    user = User.objects.filter(pk=token.get("user_id")).first()
+    outstanding = OutstandingToken.objects.filter(jti=jti).first()
+    if user is None or outstanding is None or not user.is_active or user.auth_status != AuthStatus.DONE:
+        raise RefreshTokenInvalid()
+    try:
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        revoked = user_revoke_refresh_tokens(user=user)
+        logger.warning("refresh token reuse for user %s: %d tokens revoked", user.id, revoked)
+        raise RefreshTokenInvalid() from None
+    new = RefreshToken.for_user(user)
+    return {"access": str(new.access_token), "refresh": str(new)}
+
+
+def user_logout(*, user: User, refresh: str) -> None:
+    try:
+        token = RefreshToken(refresh, verify=True)
+    except TokenError as exc:
+        raise ApplicationError(
+            "The refresh token is invalid or expired.", fields={"refresh": ["Token is invalid or expired."]}
+        ) from exc
+    if str(token.get("user_id")) != str(user.pk):
+        raise ApplicationError(
+            "The refresh token does not belong to you.",
+            fields={"refresh": ["The refresh token does not belong to you."]},
+        )
+    outstanding = OutstandingToken.objects.filter(jti=token.get("jti")).first()
+    if outstanding is not None:
+        BlacklistedToken.objects.get_or_create(token=outstanding)
+    logger.info("logout %s", user.id)

@@ -1,0 +1,161 @@
+"""The seven ``/user/`` endpoints of the public contract. Each validates, calls one service and
+serializes; errors are raised and shaped by ``project.exceptions``."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from users import services
+from users.models import AuthStatus
+from users.serializers import (
+    DetailOutput,
+    ErrorOutput,
+    LoginInput,
+    LoginOutput,
+    LogoutInput,
+    ProfileInput,
+    ProfileOutput,
+    RefreshInput,
+    ResendOutput,
+    SignupInput,
+    SignupOutput,
+    TokenPairOutput,
+    VerifyInput,
+    VerifyOutput,
+)
+from users.tokens import SignupOrAccessAuthentication, SignupToken, SignupTokenAuthentication
+
+
+def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    descriptions = {
+        400: "Invalid input; `fields` says which.",
+        401: "Missing, invalid or expired token, or wrong credentials.",
+        403: "Not allowed in this state (for example, before verification).",
+        413: "Request body too large.",
+        415: "Unsupported content type; send JSON.",
+        429: "Too many requests; see the Retry-After header.",
+        503: "A backing service is unavailable; try again shortly.",
+    }
+    return {code: OpenApiResponse(ErrorOutput, description=descriptions[code]) for code in statuses}
+
+
+class SignupView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=SignupInput,
+        responses={201: SignupOutput, **_errors(400, 413, 415, 429, 503)},
+        auth=[],
+        summary="Start a sign-up with an e-mail address or a phone number",
+    )
+    def post(self, request: Request) -> Response:
+        data = SignupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.user_signup(identifier=data.validated_data["email_phone_number"])
+        return Response(SignupOutput(result).data, status=status.HTTP_201_CREATED)
+
+
+class VerifyView(APIView):
+    authentication_classes = [SignupTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=VerifyInput,
+        responses={200: VerifyOutput, **_errors(400, 401, 413, 415, 429, 503)},
+        summary="Confirm the one-time code (sign-up token)",
+    )
+    def post(self, request: Request) -> Response:
+        data = VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        access = services.user_verify(account=request.user, code=data.validated_data["code"])
+        return Response(VerifyOutput({"auth_status": AuthStatus.CODE_VERIFIED, "access": access}).data)
+
+
+class NewVerifyView(APIView):
+    authentication_classes = [SignupTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: ResendOutput, **_errors(401, 429, 503)},
+        summary="Send a new code, replacing the previous one (sign-up token)",
+    )
+    def get(self, request: Request) -> Response:
+        retry_after = services.user_resend_code(account=request.user)
+        body = {
+            "detail": "A new code has been sent.",
+            "auth_status": request.user.auth_status,
+            "retry_after": retry_after,
+        }
+        return Response(ResendOutput(body).data)
+
+
+class ChangeUserInfoView(APIView):
+    # The sign-up token completes the profile; a normal access token changes it later.
+    authentication_classes = [SignupOrAccessAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=ProfileInput,
+        responses={200: ProfileOutput, **_errors(400, 401, 403, 413, 415, 503)},
+        summary="Complete or change the profile (sign-up token after verify, or access token)",
+    )
+    def patch(self, request: Request) -> Response:
+        data = ProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        stage = request.auth.get("stage") if isinstance(request.auth, SignupToken) else None
+        user = services.user_update_profile(user=request.user, data=data.validated_data, signup_stage=stage)
+        return Response(ProfileOutput(user).data)
+
+
+class LoginView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=LoginInput,
+        responses={200: LoginOutput, **_errors(400, 401, 413, 415, 429, 503)},
+        auth=[],
+        summary="Log in with a username, e-mail address or phone number",
+    )
+    def post(self, request: Request) -> Response:
+        data = LoginInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.user_login(**data.validated_data)
+        return Response(LoginOutput({**tokens, "auth_status": AuthStatus.DONE}).data)
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=LogoutInput,
+        responses={200: DetailOutput, **_errors(400, 401, 413, 415)},
+        summary="Revoke the caller's refresh token",
+    )
+    def post(self, request: Request) -> Response:
+        data = LogoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_logout(user=request.user, refresh=data.validated_data["refresh"])
+        return Response(DetailOutput({"detail": "Logged out."}).data)
+
+
+class LoginRefreshView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=RefreshInput,
+        responses={200: TokenPairOutput, **_errors(400, 401, 413, 415, 429)},
+        auth=[],
+        summary="Exchange a refresh token for a new pair (rotation)",
+    )
+    def post(self, request: Request) -> Response:
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.token_refresh(refresh=data.validated_data["refresh"])
+        return Response(TokenPairOutput(tokens).data)
