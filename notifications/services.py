@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from notifications.channels import (
@@ -32,6 +33,7 @@ from notifications.channels import (
     sms_sender,
 )
 from notifications.models import Channel, Delivery, DeliveryStatus
+from project.exceptions import ServiceUnavailable
 from project.masking import mask_recipient
 
 logger = logging.getLogger(__name__)
@@ -81,9 +83,17 @@ def delivery_enqueue(
         )
     )
     delivery_id = str(delivery.id)
-    transaction.on_commit(
-        lambda: deliver.apply_async(args=(delivery_id, sealed), argsrepr=f"('{delivery_id}', '<sealed>')")
-    )
+
+    def publish() -> None:
+        try:
+            deliver.apply_async(args=(delivery_id, sealed), argsrepr=f"('{delivery_id}', '<sealed>')")
+        except (KombuOperationalError, RedisError, OSError) as exc:
+            delivery_mark_failed(delivery_id=delivery_id, error="broker unavailable")
+            raise ServiceUnavailable() from exc
+
+    # Outside a transaction (the API's case) this publishes at once, so a broker outage reaches
+    # the caller as ServiceUnavailable; inside one, after commit.
+    transaction.on_commit(publish)
     logger.info("delivery %s queued: %s to %s", delivery_id, channel, delivery.recipient_masked)
     return delivery
 
@@ -180,3 +190,24 @@ def delivery_retry_countdown(*, sealed_payload: str, retries: int) -> float | No
 
 def delivery_latest(*, subject: uuid.UUID) -> Delivery | None:
     return Delivery.objects.filter(subject=subject).order_by("-created_at").first()
+
+
+# Twilio's final message states and ours.
+_PROVIDER_STATUS = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "undelivered": DeliveryStatus.UNDELIVERED,
+    "failed": DeliveryStatus.FAILED,
+}
+
+
+def delivery_status_update(*, provider_message_id: str, provider_status: str, error_code: str = "") -> bool:
+    """Apply a provider's status report; returns whether a delivery was updated."""
+    status = _PROVIDER_STATUS.get(provider_status.lower())
+    if status is None:
+        return False  # intermediate states (queued, sending, sent) change nothing
+    error = f"provider error {error_code}" if error_code else ""
+    updated = Delivery.objects.filter(provider_message_id=provider_message_id).update(
+        status=status, last_error=error, updated_at=timezone.now()
+    )
+    logger.info("delivery with provider id %s reported %s", provider_message_id, status)
+    return bool(updated)

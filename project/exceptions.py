@@ -14,13 +14,19 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError, InterfaceError
 from django.http import Http404, HttpRequest, JsonResponse
+from django_redis.exceptions import ConnectionInterrupted
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 logger = logging.getLogger(__name__)
+
+_UNAVAILABLE = (RedisError, ConnectionInterrupted, KombuOperationalError, DatabaseError, InterfaceError)
 
 
 class ApplicationError(Exception):
@@ -111,6 +117,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     elif isinstance(exc, SuspiciousOperation):
         body, status_code = error_body("Bad request.", "bad_request"), status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, _UNAVAILABLE):
+        # Redis, the broker or the database is unreachable: a clean 503, never a traceback.
+        logger.error("backing service unavailable: %s", type(exc).__name__)
+        body = error_body(ServiceUnavailable.message, ServiceUnavailable.code)
+        status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        headers["Retry-After"] = "5"
     else:
         return None  # Unexpected: Django logs it and handler500 answers in the same shape.
     set_rollback()

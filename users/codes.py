@@ -85,7 +85,7 @@ class RedisCodeStore:
     def __init__(self) -> None:
         from django_redis import get_redis_connection
 
-        client = get_redis_connection("default")
+        client = self._client = get_redis_connection("default")
         self._issue = client.register_script(_ISSUE)
         self._attempt = client.register_script(_ATTEMPT)
         self._consume = client.register_script(_CONSUME)
@@ -102,6 +102,9 @@ class RedisCodeStore:
 
     def consume(self, key: str, digest: str) -> bool:
         return bool(self._consume(keys=[key], args=[digest]))
+
+    def revoke(self, key: str, cooldown_key: str) -> None:
+        self._client.delete(key, cooldown_key)
 
 
 class MemoryCodeStore:
@@ -140,6 +143,11 @@ class MemoryCodeStore:
                 del self._codes[key]
                 return True
             return False
+
+    def revoke(self, key: str, cooldown_key: str) -> None:
+        with self._lock:
+            self._codes.pop(key, None)
+            self._cooldowns.pop(cooldown_key, None)
 
 
 _store_lock = threading.Lock()
@@ -191,5 +199,13 @@ def code_check(*, purpose: str, subject: str, code: str) -> CheckResult:
             return CheckResult.WRONG
         # Another request may have consumed the same code in between: only one of them wins.
         return CheckResult.OK if store.consume(key, stored) else CheckResult.MISSING
+    except RedisError as exc:
+        raise ServiceUnavailable() from exc
+
+
+def code_revoke(*, purpose: str, subject: str) -> None:
+    """Forget the current code and its cooldown (its message could not be queued)."""
+    try:
+        _store().revoke(_code_key(purpose, subject), _cooldown_key(purpose, subject))
     except RedisError as exc:
         raise ServiceUnavailable() from exc

@@ -161,3 +161,24 @@ class DetailOutput(serializers.Serializer):
 class RefreshInput(serializers.Serializer):
     refresh = Text(max_length=4096)
     access = Text(max_length=4096, required=False, allow_blank=True, help_text="Accepted and ignored.")
+
+
+class DeliveryStatusOutput(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=["email", "sms"])
+    recipient = serializers.CharField(source="recipient_masked", help_text="Masked address or number.")
+    status = serializers.ChoiceField(choices=["queued", "sent", "delivered", "failed", "undelivered"])
+    attempts = serializers.IntegerField()
+    detail = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField()
+
+    _DETAILS = {
+        "queued": "Sending your code.",
+        "sent": "Your code was sent.",
+        "delivered": "Your code was delivered.",
+        "failed": "We could not send your code to this {what}. Check it, or sign up another way.",
+        "undelivered": "Your code could not be delivered to this {what}. Check it, or sign up another way.",
+    }
+
+    def get_detail(self, delivery) -> str:
+        what = "address" if delivery.channel == "email" else "number"
+        return self._DETAILS[delivery.status].format(what=what)

@@ -6,26 +6,35 @@ are queued to run after commit.
 """
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import phonenumbers
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
+from phonenumbers import PhoneNumberType
+from redis.exceptions import RedisError
 from rest_framework import status
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, TokenError
 
 from notifications.models import Channel
 from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION_CODE, delivery_enqueue
-from project.exceptions import ApplicationError, RateLimited
+from project.exceptions import ApplicationError, RateLimited, ServiceUnavailable
 from project.masking import mask_recipient
-from users.codes import CheckResult, code_check, code_issue
+from users.codes import CheckResult, Issued, code_check, code_issue, code_revoke
 from users.identifiers import Identifier, normalize_email, normalize_phone
 from users.models import AuthStatus, AuthType, User
+from users.ratelimits import ratelimit_check, ratelimit_hit
 from users.tokens import STAGE_NEW, STAGE_VERIFIED, DecoySignup, RotatingRefreshToken, SignupToken
 
 logger = logging.getLogger(__name__)
@@ -59,6 +68,11 @@ class InvalidCredentials(ApplicationError):
     status = status.HTTP_401_UNAUTHORIZED
     code = "invalid_credentials"
     message = "No active account found with the given credentials."
+
+
+class SmsUnavailable(ApplicationError):
+    code = "sms_unavailable"
+    message = "We cannot send a code to this number. Use another number or an e-mail address."
 
 
 class RefreshTokenInvalid(ApplicationError):
@@ -102,38 +116,97 @@ def _pending_account(identifier: Identifier) -> User:
         return User.objects.get(**{field: identifier.value})
 
 
+# Line types that can receive SMS. US numbers are mostly FIXED_LINE_OR_MOBILE: the numbering plan
+# does not tell them apart.
+_SMS_LINE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def _sms_guard(number: str) -> None:
+    """Refuse SMS that look like pumping before anything is written or sent: countries outside the
+    allowlist, numbers that cannot receive SMS, bursts to one number range, and any SMS once the
+    day's budget is spent. The client sees one generic refusal whatever the reason."""
+    parsed = phonenumbers.parse(number)
+    allowed = settings.SMS_ALLOWED_COUNTRIES
+    if allowed and phonenumbers.region_code_for_number(parsed) not in allowed:
+        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
+    if phonenumbers.number_type(parsed) not in _SMS_LINE_TYPES:
+        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
+    try:
+        ratelimit_hit(None, "sms_prefix", number[:-3])
+    except RateLimited:
+        logger.warning("SMS refused: burst to number range %s", mask_recipient(number))
+        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]}) from None
+    try:
+        ratelimit_hit(None, "sms_daily_budget", "all")
+    except RateLimited:
+        logger.error("SMS daily budget spent: new SMS are refused until the window ends")
+        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]}) from None
+
+
+def _issue_and_send(
+    *,
+    purpose: str,
+    code_subject: str,
+    delivery_subject: uuid.UUID,
+    channel: str,
+    recipient: str | None,
+    template: str,
+    include_code: bool = True,
+) -> Issued:
+    """Issue a code and queue its message (none when ``recipient`` is None). If the message cannot
+    be queued, the code and its cooldown are forgotten so that the client can simply retry."""
+    issued = code_issue(purpose=purpose, subject=code_subject)
+    if issued.code is None or recipient is None:
+        return issued
+    try:
+        delivery_enqueue(
+            subject=delivery_subject,
+            channel=channel,
+            recipient=recipient,
+            purpose=purpose,
+            template=template,
+            code=issued.code if include_code else None,
+        )
+    except ServiceUnavailable:
+        code_revoke(purpose=purpose, subject=code_subject)
+        raise
+    return issued
+
+
 def user_signup(*, identifier: Identifier) -> SignupResult:
     """Create or reuse a pending account and send it a code.
 
     An identifier that belongs to a finished account gets the same answer, but its owner receives a
     notice instead of a code and the returned token is a decoy that nothing can complete.
     """
+    if not identifier.is_email:
+        _sms_guard(identifier.value)
     user = _pending_account(identifier)
     channel = _channel(identifier.kind)
     if user.auth_status == AuthStatus.DONE:
-        subject = uuid.uuid4()
-        code_issue(purpose=PURPOSE_SIGNUP, subject=str(subject))  # kept unsent: decoy verify looks real
-        if code_issue(purpose=PURPOSE_SIGNUP_NOTICE, subject=str(user.id)).code is not None:
-            delivery_enqueue(
-                subject=subject,
-                channel=channel,
-                recipient=identifier.value,
-                purpose=PURPOSE_SIGNUP_NOTICE,
-                template=TEMPLATE_SIGNUP_NOTICE,
-            )
-        logger.info("sign-up for an existing account %s: notice sent", mask_recipient(identifier.value))
-        return SignupResult(str(SignupToken.for_subject(subject, stage=STAGE_NEW)), identifier.kind, AuthStatus.NEW)
-
-    issued = code_issue(purpose=PURPOSE_SIGNUP, subject=str(user.id))
-    if issued.code is not None:
-        delivery_enqueue(
-            subject=user.id,
+        decoy = uuid.uuid4()
+        # The decoy gets a code that is never sent, so that its verify answers look real.
+        code_issue(purpose=PURPOSE_SIGNUP, subject=str(decoy))
+        _issue_and_send(
+            purpose=PURPOSE_SIGNUP_NOTICE,
+            code_subject=str(user.id),
+            delivery_subject=decoy,
             channel=channel,
             recipient=identifier.value,
-            purpose=PURPOSE_SIGNUP,
-            template=TEMPLATE_VERIFICATION_CODE,
-            code=issued.code,
+            template=TEMPLATE_SIGNUP_NOTICE,
+            include_code=False,
         )
+        logger.info("sign-up for an existing account %s: notice sent", mask_recipient(identifier.value))
+        return SignupResult(str(SignupToken.for_subject(decoy, stage=STAGE_NEW)), identifier.kind, AuthStatus.NEW)
+
+    _issue_and_send(
+        purpose=PURPOSE_SIGNUP,
+        code_subject=str(user.id),
+        delivery_subject=user.id,
+        channel=channel,
+        recipient=identifier.value,
+        template=TEMPLATE_VERIFICATION_CODE,
+    )
     logger.info("sign-up %s for %s", user.id, mask_recipient(identifier.value))
     return SignupResult(str(SignupToken.for_subject(user.id, stage=STAGE_NEW)), user.auth_type, AuthStatus.NEW)
 
@@ -156,18 +229,19 @@ def user_verify(*, account: User | DecoySignup, code: str) -> str:
 
 def user_resend_code(*, account: User | DecoySignup) -> int:
     """Replace the current code with a new one and send it; returns the cooldown in seconds."""
-    issued = code_issue(purpose=PURPOSE_SIGNUP, subject=str(account.id))
+    is_decoy = isinstance(account, DecoySignup)
+    if not is_decoy and account.auth_type == AuthType.PHONE:
+        _sms_guard(account.phone_number)
+    issued = _issue_and_send(
+        purpose=PURPOSE_SIGNUP,
+        code_subject=str(account.id),
+        delivery_subject=account.id,
+        channel=Channel.SMS if is_decoy else _channel(account.auth_type),
+        recipient=None if is_decoy else _recipient(account),
+        template=TEMPLATE_VERIFICATION_CODE,
+    )
     if issued.code is None:
         raise RateLimited("Wait before asking for another code.", retry_after=issued.retry_after)
-    if not isinstance(account, DecoySignup):
-        delivery_enqueue(
-            subject=account.id,
-            channel=_channel(account.auth_type),
-            recipient=_recipient(account),
-            purpose=PURPOSE_SIGNUP,
-            template=TEMPLATE_VERIFICATION_CODE,
-            code=issued.code,
-        )
     return issued.retry_after
 
 
@@ -249,15 +323,29 @@ def _login_candidate(user_input: str) -> User | None:
 _dummy_hash: str | None = None
 
 
+def _login_throttle_key(user: User | None, user_input: str) -> str:
+    # Per account when it exists, else per what was typed: unknown and known names are limited
+    # alike, so the limit reveals nothing either.
+    if user is not None:
+        return str(user.pk)
+    return normalize_email(user_input) or normalize_phone(user_input) or user_input.strip().lower()
+
+
 def user_login(*, user_input: str, password: str) -> dict[str, str]:
+    """Check the credentials and issue a token pair. Every failure is the same 401, and costs the
+    same password hash; failures slow the account down for a while (login_account_failures)."""
     global _dummy_hash
     user = _login_candidate(user_input)
+    throttle_key = _login_throttle_key(user, user_input)
+    ratelimit_check(None, "login_account_failures", throttle_key)
     if user is None:
         _dummy_hash = _dummy_hash or make_password("not the password")
         check_password(password, _dummy_hash)
-        raise InvalidCredentials()
-    password_ok = user.check_password(password)
+        password_ok = False
+    else:
+        password_ok = user.check_password(password)
     if not password_ok or not user.is_active or user.auth_status != AuthStatus.DONE:
+        ratelimit_hit(None, "login_account_failures", throttle_key)
         raise InvalidCredentials()
     refresh = RefreshToken.for_user(user)
     logger.info("login %s", user.id)
@@ -290,6 +378,8 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
         with transaction.atomic():
             BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:
+        if cache.get(_logged_out_key(jti)):
+            raise RefreshTokenInvalid() from None
         revoked = user_revoke_refresh_tokens(user=user)
         logger.warning("refresh token reuse for user %s: %d tokens revoked", user.id, revoked)
         raise RefreshTokenInvalid() from None
@@ -312,4 +402,22 @@ def user_logout(*, user: User, refresh: str) -> None:
     outstanding = OutstandingToken.objects.filter(jti=token.get("jti")).first()
     if outstanding is not None:
         BlacklistedToken.objects.get_or_create(token=outstanding)
+    try:
+        # Tells rotation that a later use of this token is a stale client, not a stolen token.
+        cache.set(_logged_out_key(token.get("jti")), 1, timeout=max(1, int(token["exp"] - time.time())))
+    except RedisError:
+        logger.warning("logout %s: could not record the logout marker", user.id)
     logger.info("logout %s", user.id)
+
+
+def _logged_out_key(jti: str) -> str:
+    return f"refresh-logged-out:{jti}"
+
+
+def user_remove_abandoned_signups() -> int:
+    """Delete sign-ups never completed within SIGNUP_ABANDON_HOURS; returns how many."""
+    cutoff = timezone.now() - timedelta(hours=settings.SIGNUP_ABANDON_HOURS)
+    deleted, _ = User.objects.exclude(auth_status=AuthStatus.DONE).filter(date_joined__lt=cutoff).delete()
+    if deleted:
+        logger.info("removed %d abandoned sign-ups", deleted)
+    return deleted

@@ -10,6 +10,7 @@ urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("verify/", views.VerifyView.as_view(), name="verify"),
     path("new-verify/", views.NewVerifyView.as_view(), name="new-verify"),
+    path("delivery-status/", views.DeliveryStatusView.as_view(), name="delivery-status"),
     path("change-user-info/", views.ChangeUserInfoView.as_view(), name="change-user-info"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),

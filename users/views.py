@@ -3,14 +3,18 @@ serializes; errors are raised and shaped by ``project.exceptions``."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.services import delivery_latest
 from users import services
 from users.models import AuthStatus
+from users.ratelimits import BY_IP, ratelimit_hit
 from users.serializers import (
+    DeliveryStatusOutput,
     DetailOutput,
     ErrorOutput,
     LoginInput,
@@ -34,6 +38,7 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
         400: "Invalid input; `fields` says which.",
         401: "Missing, invalid or expired token, or wrong credentials.",
         403: "Not allowed in this state (for example, before verification).",
+        404: "Nothing to show yet.",
         413: "Request body too large.",
         415: "Unsupported content type; send JSON.",
         429: "Too many requests; see the Retry-After header.",
@@ -53,9 +58,12 @@ class SignupView(APIView):
         summary="Start a sign-up with an e-mail address or a phone number",
     )
     def post(self, request: Request) -> Response:
+        ratelimit_hit(request, "signup_ip", BY_IP)
         data = SignupInput(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.user_signup(identifier=data.validated_data["email_phone_number"])
+        identifier = data.validated_data["email_phone_number"]
+        ratelimit_hit(request, "signup_identifier", identifier.value)
+        result = services.user_signup(identifier=identifier)
         return Response(SignupOutput(result).data, status=status.HTTP_201_CREATED)
 
 
@@ -69,6 +77,7 @@ class VerifyView(APIView):
         summary="Confirm the one-time code (sign-up token)",
     )
     def post(self, request: Request) -> Response:
+        ratelimit_hit(request, "verify_ip", BY_IP)
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
         access = services.user_verify(account=request.user, code=data.validated_data["code"])
@@ -85,6 +94,7 @@ class NewVerifyView(APIView):
         summary="Send a new code, replacing the previous one (sign-up token)",
     )
     def get(self, request: Request) -> Response:
+        ratelimit_hit(request, "resend_account", str(request.user.id))
         retry_after = services.user_resend_code(account=request.user)
         body = {
             "detail": "A new code has been sent.",
@@ -92,6 +102,22 @@ class NewVerifyView(APIView):
             "retry_after": retry_after,
         }
         return Response(ResendOutput(body).data)
+
+
+class DeliveryStatusView(APIView):
+    authentication_classes = [SignupTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: DeliveryStatusOutput, **_errors(401, 404)},
+        summary="Status of the latest code delivery of this sign-up (sign-up token)",
+    )
+    def get(self, request: Request) -> Response:
+        delivery = delivery_latest(subject=request.user.id)
+        if delivery is None:
+            raise NotFound("No delivery yet.")
+        return Response(DeliveryStatusOutput(delivery).data)
 
 
 class ChangeUserInfoView(APIView):
@@ -123,6 +149,7 @@ class LoginView(APIView):
         summary="Log in with a username, e-mail address or phone number",
     )
     def post(self, request: Request) -> Response:
+        ratelimit_hit(request, "login_ip", BY_IP)
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
         tokens = services.user_login(**data.validated_data)
@@ -155,6 +182,7 @@ class LoginRefreshView(APIView):
         summary="Exchange a refresh token for a new pair (rotation)",
     )
     def post(self, request: Request) -> Response:
+        ratelimit_hit(request, "refresh_ip", BY_IP)
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
         tokens = services.token_refresh(refresh=data.validated_data["refresh"])

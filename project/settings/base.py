@@ -116,6 +116,29 @@ VERIFICATION_CODE_LENGTH = env.int("VERIFICATION_CODE_LENGTH", default=6)
 VERIFICATION_CODE_TTL = env.int("VERIFICATION_CODE_TTL", default=600)  # seconds
 VERIFICATION_MAX_ATTEMPTS = env.int("VERIFICATION_MAX_ATTEMPTS", default=5)
 VERIFICATION_RESEND_COOLDOWN = env.int("VERIFICATION_RESEND_COOLDOWN", default=60)  # seconds
+# Rate limits (users/ratelimits.py), "count/period" with s, m, h or d and an optional multiplier
+# ("5/10m"). Windows are fixed: a limited client waits until its window ends (Retry-After).
+# RATE_LIMITS="login_ip=50/m,sms_daily_budget=5000/d" in the environment overrides single rules;
+# an empty rate turns a rule off.
+RATE_LIMITS = {
+    "signup_ip": "20/h",  # sign-ups from one client address
+    "signup_identifier": "5/h",  # sign-ups for one e-mail address or phone number
+    "resend_account": "5/h",  # new codes for one sign-up, on top of the per-code cooldown
+    "verify_ip": "30/10m",  # code guesses from one client address (each code also dies after 5)
+    "login_ip": "30/m",  # login attempts from one client address
+    "login_account_failures": "10/15m",  # failed logins for one account; slows, never locks for good
+    "refresh_ip": "60/m",  # token refreshes from one client address
+    "sms_prefix": "10/h",  # SMS to numbers equal but for their last three digits (SMS pumping)
+    "sms_daily_budget": "1000/d",  # all SMS in a day: the breaker refuses new SMS until the window ends
+}
+RATE_LIMITS.update(env.dict("RATE_LIMITS", default={}))
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "users.ratelimits.client_ip"
+# Number of reverse proxies in front of the app that append to X-Forwarded-For; 0 trusts none.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# SMS pumping guard: countries (ISO codes) that may receive SMS; empty allows every country.
+SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])
+
 # Region used to read phone numbers written without a leading "+" (ISO 3166 code).
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="US")
 
@@ -170,6 +193,39 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Reliability. A task is acknowledged only after it ran, so a worker killed mid-task leaves it in
+# the broker for redelivery; the delivery claim (notifications/services.py) keeps that from
+# sending a code twice. The visibility timeout (time before an unacknowledged task is handed out
+# again) is longer than any retry countdown, or a waiting retry would be run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a web request gives up fast when the broker is down: the API answers 503.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# A send never runs away: soft limit raises inside the task, hard limit kills it.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=45)
+# Task events for Flower.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULE = {
+    "flush-expired-tokens": {
+        "task": "users.tasks.flush_expired_tokens",
+        "schedule": 24 * 3600,
+    },
+    "remove-abandoned-signups": {
+        "task": "users.tasks.remove_abandoned_signups",
+        "schedule": 3600,
+    },
+}
+# Sign-ups never completed are removed after this many hours.
+SIGNUP_ABANDON_HOURS = env.int("SIGNUP_ABANDON_HOURS", default=72)
 
 # --- Notifications --------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -1,0 +1,18 @@
+# One image for every process of the stack: web (gunicorn), worker, beat and flower.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DJANGO_SETTINGS_MODULE=project.settings.local
+
+WORKDIR /app
+COPY requirements/ requirements/
+RUN pip install -r requirements/production.txt
+
+COPY . .
+RUN useradd --system --uid 1000 app && chown -R app /app
+USER app
+
+EXPOSE 8000
+CMD ["gunicorn", "project.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]

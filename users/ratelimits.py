@@ -1,0 +1,67 @@
+"""Rate limits: django-ratelimit over the shared cache, one named rule per guarded action.
+
+The rates live in ``settings.RATE_LIMITS`` (see project/settings/base.py for the commented
+table; ``RATE_LIMITS="login_ip=50/m"`` in the environment overrides one). Keys are the client
+address (``REMOTE_ADDR``, or the address a trusted proxy put in ``X-Forwarded-For``) or the
+normalized identifier, so "Jane@Example.com" and "jane@example.com" share one quota. A limited
+request gets 429 with ``Retry-After`` and a body that does not say which rule fired.
+"""
+
+import ipaddress
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit import ALL
+from django_ratelimit.core import get_usage
+
+from project.exceptions import RateLimited
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address. With TRUSTED_PROXY_COUNT = n, the nth address from the right of
+    X-Forwarded-For (the one our own proxies saw); addresses further left are the client's
+    word and are never trusted, so rotating them changes nothing."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < hops:
+        return remote
+    try:
+        return str(ipaddress.ip_address(forwarded[-hops]))
+    except ValueError:
+        return remote
+
+
+# The key of rules counted per client address; any other key is a normalized identifier.
+BY_IP = "ip"
+
+
+def _usage(request: Any, rule: str, key: str, *, increment: bool) -> dict | None:
+    rate = settings.RATE_LIMITS.get(rule)
+    if not rate:
+        return None  # a rule set to "" is off
+    # "ip" is django-ratelimit's client-address key (through client_ip, with IPv6 /64 masking).
+    keyfn = BY_IP if key == BY_IP else (lambda group, req: key)
+    return get_usage(request, group=f"rl:{rule}", key=keyfn, rate=rate, method=ALL, increment=increment)
+
+
+def ratelimit_hit(request: Any, rule: str, key: str) -> None:
+    """Count one request under ``rule`` for ``key`` (BY_IP or an identifier); raise RateLimited
+    when over the rate."""
+    usage = _usage(request, rule, key, increment=True)
+    if usage and usage["should_limit"]:
+        logger.info("rate limit %s reached", rule)
+        raise RateLimited(retry_after=usage["time_left"])
+
+
+def ratelimit_check(request: Any, rule: str, key: str) -> None:
+    """Raise RateLimited if ``rule`` is already at its rate for ``key``, without counting."""
+    usage = _usage(request, rule, key, increment=False)
+    if usage and usage["count"] >= usage["limit"]:
+        raise RateLimited(retry_after=usage["time_left"])
