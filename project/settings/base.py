@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "users",
     "notifications",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -78,19 +79,23 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Codes, attempt counters and rate-limit buckets live in the default cache. With REDIS_URL set it
 # is Redis through django-redis (shared by every process, atomic); without it, local memory.
 REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
-                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
-            },
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="auth"),
-        }
+
+
+def redis_cache(location: str) -> dict:
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": location,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+            "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
+        },
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="auth"),
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # The embedded default is one process, so a per-process cache is shared by all its requests.
