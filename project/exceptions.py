@@ -100,8 +100,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         status_code = status.HTTP_400_BAD_REQUEST
     elif isinstance(exc, exceptions.APIException):
         status_code = exc.status_code
-        code = _first_code(exc.get_codes())
-        detail = exc.detail if isinstance(exc.detail, str) else " ".join(_flatten(exc.detail))
+        if isinstance(exc.detail, dict) and {"detail", "code"} <= exc.detail.keys():
+            # simplejwt packs its own message and code into the detail ({"detail": ..., "code": ...}).
+            code, detail = str(exc.detail["code"]), str(exc.detail["detail"])
+        else:
+            code = _first_code(exc.get_codes())
+            detail = exc.detail if isinstance(exc.detail, str) else " ".join(_flatten(exc.detail))
         body = error_body(detail, code)
         if isinstance(exc, exceptions.Throttled) and exc.wait:
             headers["Retry-After"] = str(int(exc.wait))

@@ -7,7 +7,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from users.identifiers import parse_identifier
+from users.identifiers import normalize_phone, parse_identifier
 from users.models import AuthStatus, AuthType, Gender
 
 
@@ -116,6 +116,13 @@ class ProfileInput(serializers.Serializer):
     password = Secret(required=False)
     confirm_password = Secret(required=False)
     old_password = Secret(required=False, help_text="Required to change an existing password.")
+
+    def validate_username(self, value: str) -> str:
+        # Login takes a username, an e-mail address or a phone number in one field: a username that
+        # reads as either would shadow somebody's address or number.
+        if "@" in value or normalize_phone(value) is not None or value.isdigit():
+            raise serializers.ValidationError("A username cannot be an e-mail address or a phone number.")
+        return value
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # The seed's clients send the misspelt "fistname".

@@ -310,12 +310,15 @@ def user_update_profile(*, user: User, data: dict[str, Any], signup_stage: str |
 
 
 def _login_candidate(user_input: str) -> User | None:
+    """The one account ``user_input`` names: an e-mail address, else a phone number, else a
+    username (usernames can be neither, so the three never shadow each other)."""
     user_input = user_input.strip()
-    query = Q(username__iexact=user_input)
-    if email := normalize_email(user_input) if "@" in user_input else None:
-        query = Q(email=email)
+    if "@" in user_input:
+        query = Q(email=normalize_email(user_input) or user_input.lower())
     elif phone := normalize_phone(user_input):
-        query |= Q(phone_number=phone)
+        query = Q(phone_number=phone)
+    else:
+        query = Q(username__iexact=user_input)
     return User.objects.filter(query).first()
 
 
