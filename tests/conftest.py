@@ -48,6 +48,7 @@ class Api(APIClient):
 def api(db, django_capture_on_commit_callbacks):
     client = Api()
     client.capture = django_capture_on_commit_callbacks
+    client.default_format = "json"  # dicts are sent as JSON unless a test says otherwise
     return client
 
 
@@ -71,3 +72,115 @@ def email_code():
 @pytest.fixture
 def sms_code():
     return last_sms_code
+
+
+@pytest.fixture
+def next_codes(monkeypatch):
+    """Makes the code store hand out the given codes, in order, then the last one again and again."""
+
+    def _next_codes(*codes: str) -> None:
+        queue = list(codes)
+        monkeypatch.setattr("users.codes._generate", lambda: queue.pop(0) if len(queue) > 1 else queue[0])
+
+    return _next_codes
+
+
+# --- Real servers and processes (tests/support/) -----------------------------------------------
+# Imports stay inside the fixtures: the top of this file belongs to the unit and API fixtures.
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """An aiosmtpd server on loopback, with Django's SMTP backend pointed at it."""
+    from tests.support.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 2
+    settings.DELIVERY_RETRY_BASE_SECONDS = 0.01
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    """A fake Twilio API on loopback, with TwilioSms (the real twilio client) pointed at it."""
+    from tests.support import fake_twilio as fake
+
+    server = fake.FakeTwilio(stall_seconds=3.0).start()
+    settings.SMS_BACKEND = "notifications.channels.TwilioSms"
+    settings.TWILIO_ACCOUNT_SID = fake.ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = fake.AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER = fake.FROM_NUMBER
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_API_BASE_URL = server.url
+    settings.TWILIO_TIMEOUT = 1.0
+    settings.DELIVERY_RETRY_BASE_SECONDS = 0.01
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker_broker(settings):
+    """This process publishes tasks to the integration Redis database instead of running them."""
+    import redis
+
+    from tests.support.processes import WORKER_REDIS_URL, celery_pools_reset
+
+    broker = redis.Redis.from_url(WORKER_REDIS_URL)
+    broker.flushdb()
+    settings.CELERY_BROKER_URL = WORKER_REDIS_URL
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_pools_reset()
+    yield broker
+    celery_pools_reset()
+    broker.flushdb()
+    broker.close()
+
+
+@pytest.fixture
+def worker_env(settings, smtp_server, fake_twilio):
+    """The environment of a project process of the integration tests: the test settings, this
+    run's database, the integration Redis database, and the SMTP and Twilio fakes."""
+    from tests.support.processes import WORKER_REDIS_URL, database_url, project_env
+
+    return project_env(
+        SECRET_KEY=settings.SECRET_KEY,  # the sealed payloads are keyed by it
+        DATABASE_URL=database_url(),
+        TEST_REDIS_URL=WORKER_REDIS_URL,
+        CELERY_BROKER_URL=WORKER_REDIS_URL,
+        CELERY_TASK_ALWAYS_EAGER="False",
+        # Short enough for a test to wait out; the lease of a delivery claim is the hard limit.
+        CELERY_VISIBILITY_TIMEOUT="6",
+        CELERY_TASK_SOFT_TIME_LIMIT="4",
+        CELERY_TASK_TIME_LIMIT="5",
+        DELIVERY_RETRY_BASE_SECONDS="0.2",
+        EMAIL_BACKEND=settings.EMAIL_BACKEND,
+        EMAIL_HOST=settings.EMAIL_HOST,
+        EMAIL_PORT=str(settings.EMAIL_PORT),
+        EMAIL_TIMEOUT="2",
+        SMS_BACKEND=settings.SMS_BACKEND,
+        TWILIO_ACCOUNT_SID=settings.TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=settings.TWILIO_AUTH_TOKEN,
+        TWILIO_FROM_NUMBER=settings.TWILIO_FROM_NUMBER,
+        TWILIO_API_BASE_URL=settings.TWILIO_API_BASE_URL,
+        TWILIO_TIMEOUT="2",
+        WEBOTP_DOMAIN=settings.WEBOTP_DOMAIN,
+        LOG_LEVEL="INFO",
+    )
+
+
+@pytest.fixture
+def celery_worker(transactional_db, worker_broker, worker_env, tmp_path):
+    """A real Celery worker process on the notifications queue (not started: call ``.start()``).
+    The database is committed for real (transactional_db) so the worker sees the rows; every run
+    is killed at teardown, before the tables are flushed."""
+    from tests.support.processes import CeleryWorker
+
+    worker = CeleryWorker(worker_env, tmp_path)
+    yield worker
+    worker.kill()

@@ -1,0 +1,70 @@
+"""GET /api/schema/ (OpenAPI 3 from drf-spectacular) and /api/docs/ (Swagger UI)."""
+
+import pytest
+
+USER_PATHS = {
+    "/user/signup/": "post",
+    "/user/verify/": "post",
+    "/user/new-verify/": "get",
+    "/user/change-user-info/": "patch",
+    "/user/login/": "post",
+    "/user/logout/": "post",
+    "/user/login-refresh/": "post",
+}
+
+
+@pytest.fixture
+def schema(api):
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_schema_is_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"]
+
+
+def test_schema_is_served_as_yaml_by_default(api):
+    response = api.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_schema_has_all_seven_user_endpoints(schema):
+    assert set(USER_PATHS) <= set(schema["paths"])
+    for path, method in USER_PATHS.items():
+        assert method in schema["paths"][path], path
+
+
+@pytest.mark.parametrize(("path", "method"), USER_PATHS.items())
+def test_every_endpoint_documents_success_and_error_bodies(schema, path, method):
+    responses = schema["paths"][path][method]["responses"]
+    success = next(code for code in responses if code.startswith("2"))
+    errors = [code for code in responses if code.startswith("4")]
+
+    assert "content" in responses[success]
+    assert errors, responses
+    for code in errors:
+        ref = responses[code]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/ErrorOutput")
+
+
+def test_error_shape_is_a_documented_component(schema):
+    error = schema["components"]["schemas"]["ErrorOutput"]
+
+    assert set(error["properties"]) == {"detail", "code", "fields"}
+
+
+@pytest.mark.parametrize(("path", "method"), [(p, m) for p, m in USER_PATHS.items() if m != "get"])
+def test_every_endpoint_with_a_body_documents_its_request(schema, path, method):
+    assert "requestBody" in schema["paths"][path][method]
+
+
+def test_swagger_ui_is_served(api):
+    response = api.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert b"swagger" in response.content.lower()
