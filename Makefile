@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate worker beat flower lint schema clean
+.PHONY: run test install install-dev browser migrate worker beat flower lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ run: install
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite, against PostgreSQL and Redis (DATABASE_URL, TEST_REDIS_URL)
-test: install-dev
+test: install-dev browser
 	DJANGO_SETTINGS_MODULE=project.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium (Playwright never downloads one); root can install it.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; fi; \
+	fi
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

@@ -138,6 +138,16 @@ class ChangeUserInfoView(APIView):
         return Response(ProfileOutput(user).data)
 
 
+class MeView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: ProfileOutput, **_errors(401, 503)},
+        summary="The logged-in user's profile (access token)",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(ProfileOutput(request.user).data)
+
+
 class LoginView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]

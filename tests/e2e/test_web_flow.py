@@ -1,0 +1,195 @@
+"""The web pages in a real browser: sign up, verify, complete the profile, log in and log out, by
+e-mail and by phone, with the API's errors shown where they belong."""
+
+import re
+
+import pytest
+from django.core import mail
+from django_redis import get_redis_connection
+from playwright.sync_api import Page, expect
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+from notifications.channels import LocmemSms
+from tests.conftest import last_email_code, last_sms_code
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a long pass phrase"
+
+
+def _sign_up(page: Page, identifier: str) -> None:
+    page.goto("/signup/")
+    page.get_by_label("E-mail address or phone number").fill(identifier)
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page).to_have_url(re.compile(r"/verify/$"))
+    expect(page.locator("[data-bind=identifier]")).to_have_text(identifier)
+
+
+def _complete_profile(page: Page, username: str) -> None:
+    expect(page).to_have_url(re.compile(r"/profile/$"))
+    page.get_by_label("First name").fill("Jone")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Bio").fill("Tries every sign-up form twice.")
+    page.get_by_label("Gender").select_option("unspecified")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+
+
+def _log_in(page: Page, user_input: str) -> None:
+    page.get_by_label("Username, e-mail or phone").fill(user_input)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/account/$"))
+    expect(page.locator(".lead [data-bind=user_input]")).to_have_text(user_input)
+    assert page.evaluate("localStorage.length") == 0  # tokens stay in this tab's sessionStorage
+
+
+def _log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator("#notice")).to_have_text("You are logged out.")
+    assert page.evaluate("sessionStorage.getItem('session')") is None
+
+
+def test_whole_flow_by_email(page: Page, snap, outbox):
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    snap("home")
+    page.get_by_role("link", name="Create an account").click()
+    expect(page).to_have_url(re.compile(r"/signup/$"))
+    snap("signup")
+
+    _sign_up(page, "jone@example.com")
+    outbox(1)
+    message = mail.outbox[-1]
+    assert message.to == ["jone@example.com"]
+    code = last_email_code()
+
+    # The HTML alternative of the e-mail, as a mail client would show it.
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    verify_url = page.url
+    page.goto("about:blank")  # out of the pages' Content-Security-Policy, which forbids inline styles
+    page.set_content(html)
+    expect(page.get_by_text(code)).to_be_visible()
+    snap("email")
+    page.goto(verify_url)
+
+    page.get_by_label("Code", exact=True).fill(code)
+    snap("verify")
+    page.get_by_role("button", name="Verify").click()
+    _complete_profile(page, "jone123")
+    snap("profile")
+    page.get_by_role("button", name="Finish sign-up").click()
+
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator("#notice")).to_contain_text("Your account is ready")
+    expect(page.get_by_label("Username, e-mail or phone")).to_have_value("jone123")
+    snap("login")
+    _log_in(page, "jone123")
+    expect(page.get_by_role("link", name="Your account")).to_be_visible()
+    snap("account")
+
+    _log_out(page)
+    assert BlacklistedToken.objects.count() == 1  # the refresh token was revoked, not just forgotten
+
+
+def test_whole_flow_by_phone_with_field_errors(page: Page, outbox):
+    _sign_up(page, "+12025550143")
+    outbox(1)
+    code = last_sms_code()
+    page.get_by_label("Code", exact=True).fill(f"{code[:3]} {code[3:]}")  # pasted with a space
+    expect(page.get_by_label("Code", exact=True)).to_have_value(code)
+    page.get_by_role("button", name="Verify").click()
+
+    _complete_profile(page, "phone_user")
+    page.get_by_label("Password again").fill("something else entirely")
+    page.get_by_role("button", name="Finish sign-up").click()
+    expect(page.locator("#confirm_password-error")).to_have_text("The two passwords do not match.")
+    expect(page.get_by_label("Password again")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Password again")).to_be_focused()
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_role("button", name="Finish sign-up").click()
+
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    page.get_by_label("Username, e-mail or phone").fill("+12025550143")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#notice")).to_have_text("No active account found with the given credentials.")
+    _log_in(page, "+12025550143")
+    _log_out(page)
+
+
+def test_wrong_code_is_shown_next_to_the_code_field(page: Page, snap, outbox):
+    _sign_up(page, "wrong@example.com")
+    outbox(1)
+    wrong = f"{(int(last_email_code()) + 1) % 1_000_000:06d}"
+    page.get_by_label("Code", exact=True).fill(wrong)
+    page.get_by_role("button", name="Verify").click()
+
+    expect(page.locator("#code-error")).to_have_text("The code is incorrect.")
+    expect(page.get_by_label("Code", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#notice")).to_have_text("Check the highlighted field.")
+    expect(page).to_have_url(re.compile(r"/verify/$"))
+    snap("verify-error")
+
+
+def test_resend_during_the_cooldown_counts_down_from_retry_after(page: Page, outbox):
+    _sign_up(page, "+12025550143")
+    outbox(1)
+    resend = page.locator("#resend")
+    resend.click()
+
+    expect(resend).to_have_text(re.compile(r"^Send a new code in ([1-5]\d|60) s$"))
+    expect(resend).to_have_attribute("aria-disabled", "true")
+    expect(page.locator("#notice")).to_have_text("You can ask for a new code in 1 minute.")
+    page.reload()  # the countdown survives a reload
+    expect(resend).to_have_text(re.compile(r"^Send a new code in \d+ s$"))
+    assert len(LocmemSms.outbox) == 1  # nothing more was sent
+
+
+def test_resend_after_the_cooldown_sends_a_code_and_counts_down(page: Page, outbox):
+    _sign_up(page, "again@example.com")
+    outbox(1)
+    get_redis_connection("default").flushdb()  # as if the cooldown had passed
+    page.locator("#resend").click()
+
+    expect(page.locator("#notice")).to_have_text("A new code has been sent.")
+    expect(page.locator("#resend")).to_have_text(re.compile(r"^Send a new code in ([1-5]\d|60) s$"))
+    outbox(2)
+    page.get_by_label("Code", exact=True).fill(last_email_code())
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(re.compile(r"/profile/$"))
+
+
+def test_verify_shows_the_delivery_status(page: Page):
+    status = {
+        "channel": "sms",
+        "recipient": "+1202•••0143",
+        "status": "delivered",
+        "attempts": 2,
+        "detail": "Your code was delivered.",
+    }
+    page.route("**/user/delivery-status/", lambda route: route.fulfill(json=status))
+    _sign_up(page, "+12025550143")
+
+    expect(page.locator("#delivery-badge")).to_have_text("Delivered")
+    expect(page.locator("#delivery")).to_contain_text("SMS to +1202•••0143")
+    expect(page.locator("#delivery")).to_contain_text("Your code was delivered. (2 attempts)")
+
+
+def test_verify_without_a_delivery_record_still_works(page: Page, outbox):
+    body = {"detail": "Not found.", "code": "not_found", "fields": {}}
+    page.route("**/user/delivery-status/", lambda route: route.fulfill(status=404, json=body))
+    _sign_up(page, "quiet@example.com")
+    outbox(1)
+
+    expect(page.locator("#delivery")).to_be_hidden()
+    page.get_by_label("Code", exact=True).fill(last_email_code())
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(re.compile(r"/profile/$"))
+
+
+def test_account_page_without_a_session_sends_to_log_in(page: Page):
+    page.goto("/account/")
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator("#notice")).to_have_text("Log in to see your account.")
