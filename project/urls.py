@@ -1,4 +1,5 @@
-"""URL routes: the /user/ API, the OpenAPI schema and docs, and the admin."""
+"""URL routes: the /user/ API, provider webhooks, health checks, the OpenAPI schema and docs, the
+admin, and the web pages (last, so that they never shadow an API path)."""
 
 from django.contrib import admin
 from django.urls import include, path
