@@ -1,15 +1,19 @@
-"""The web pages in a real browser: sign up, verify, complete the profile, log in and log out, by
-e-mail and by phone, with the API's errors shown where they belong."""
+"""The web pages in a real browser: sign up, verify, complete the profile, log in, see the account
+(GET /user/me/, rotating an expired access token) and log out, by e-mail and by phone, with the
+API's errors shown where they belong."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django_redis import get_redis_connection
 from playwright.sync_api import Page, expect
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from notifications.channels import LocmemSms
+from tests import factories
 from tests.conftest import last_email_code, last_sms_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -40,8 +44,25 @@ def _log_in(page: Page, user_input: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/account/$"))
-    expect(page.locator(".lead [data-bind=user_input]")).to_have_text(user_input)
     assert page.evaluate("localStorage.length") == 0  # tokens stay in this tab's sessionStorage
+
+
+def _fact(page: Page, term: str):
+    """The <dd> of the account page's facts whose <dt> says `term`."""
+    return page.locator("#profile > div").filter(has=page.get_by_text(term, exact=True)).locator("dd")
+
+
+def _expect_account(page: Page, username: str, *, email: str | None = None, phone: str | None = None) -> None:
+    """The account page shows the profile from GET /user/me/: the username and the identifier the account has."""
+    expect(page.locator("#profile")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator(".lead [data-bind=username]")).to_have_text(username)
+    expect(_fact(page, "Username")).to_have_text(username)
+    for term, value in (("E-mail address", email), ("Phone number", phone)):
+        if value:
+            expect(_fact(page, term)).to_have_text(value)
+        else:
+            expect(_fact(page, term)).to_be_hidden()
+    expect(_fact(page, "Stays logged in until")).to_have_text(re.compile(r"\d{4}"))
 
 
 def _log_out(page: Page) -> None:
@@ -86,6 +107,10 @@ def test_whole_flow_by_email(page: Page, snap, outbox):
     expect(page.get_by_label("Username, e-mail or phone")).to_have_value("jone123")
     snap("login")
     _log_in(page, "jone123")
+    _expect_account(page, "jone123", email="jone@example.com")
+    expect(_fact(page, "First name")).to_have_text("Jone")
+    expect(_fact(page, "Bio")).to_have_text("Tries every sign-up form twice.")
+    expect(_fact(page, "Gender")).to_have_text("Prefer not to say")
     expect(page.get_by_role("link", name="Your account")).to_be_visible()
     snap("account")
 
@@ -116,6 +141,7 @@ def test_whole_flow_by_phone_with_field_errors(page: Page, outbox):
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#notice")).to_have_text("No active account found with the given credentials.")
     _log_in(page, "+12025550143")
+    _expect_account(page, "phone_user", phone="+12025550143")
     _log_out(page)
 
 
@@ -193,3 +219,75 @@ def test_account_page_without_a_session_sends_to_log_in(page: Page):
     page.goto("/account/")
     expect(page).to_have_url(re.compile(r"/login/$"))
     expect(page.locator("#notice")).to_have_text("Log in to see your account.")
+
+
+def _logged_in(page: Page, user) -> dict:
+    """Logs `user` in through the log-in page and returns the session the page stored."""
+    page.goto("/login/")
+    page.get_by_label("Username, e-mail or phone").fill(user.username)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/account/$"))
+    _expect_account(page, user.username, email=user.email)
+    return page.evaluate("JSON.parse(sessionStorage.getItem('session'))")
+
+
+def _expire_access(page: Page, user) -> None:
+    """Puts an access token of `user` that expired a minute ago into the tab's session."""
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(minutes=1))
+    page.evaluate(
+        """(access) => {
+            const session = JSON.parse(sessionStorage.getItem("session"));
+            sessionStorage.setItem("session", JSON.stringify({ ...session, access }));
+        }""",
+        str(token),
+    )
+
+
+def test_account_page_with_an_expired_access_token_rotates_the_pair_and_shows_the_profile(page: Page):
+    user = factories.UserFactory(first_name="Ada")
+    session = _logged_in(page, user)
+    _expire_access(page, user)
+    me_statuses: list[int] = []
+    page.on("response", lambda r: me_statuses.append(r.status) if r.url.endswith("/user/me/") else None)
+
+    page.reload()
+
+    _expect_account(page, user.username, email=user.email)
+    expect(_fact(page, "First name")).to_have_text("Ada")
+    assert me_statuses == [401, 200]
+    rotated = page.evaluate("JSON.parse(sessionStorage.getItem('session'))")
+    assert rotated["refresh"] != session["refresh"]
+    assert rotated["access"] != session["access"]
+    assert BlacklistedToken.objects.filter(token__token=session["refresh"]).exists()
+    _log_out(page)  # with the rotated pair
+    assert BlacklistedToken.objects.filter(token__token=rotated["refresh"]).exists()
+
+
+def test_account_page_with_a_dead_session_forgets_it_and_sends_to_log_in(page: Page):
+    user = factories.UserFactory()
+    session = _logged_in(page, user)
+    _expire_access(page, user)
+    RefreshToken(session["refresh"]).blacklist()  # as after a log-out elsewhere or a password change
+
+    page.reload()
+
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator("#notice")).to_have_text("Your session has ended. Log in again.")
+    expect(page.get_by_label("Username, e-mail or phone")).to_have_value(user.username)
+    assert page.evaluate("sessionStorage.getItem('session')") is None
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+
+def test_account_page_shows_a_server_error_and_keeps_the_session(page: Page):
+    user = factories.UserFactory()
+    session = _logged_in(page, user)
+    body = {"detail": "The service is temporarily unavailable.", "code": "service_unavailable", "fields": {}}
+    page.route("**/user/me/", lambda route: route.fulfill(status=503, json=body))
+
+    page.reload()
+
+    expect(page.locator("#notice")).to_have_text("The service is temporarily unavailable.")
+    expect(page).to_have_url(re.compile(r"/account/$"))
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('session'))") == session

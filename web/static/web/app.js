@@ -19,6 +19,7 @@ const API = {
   newVerify: "/user/new-verify/",
   deliveryStatus: "/user/delivery-status/",
   profile: "/user/change-user-info/",
+  me: "/user/me/",
   login: "/user/login/",
   logout: "/user/logout/",
   refresh: "/user/login-refresh/",
@@ -343,32 +344,83 @@ const pages = {
   },
 
   account() {
-    const session = store.get("session");
+    let session = store.get("session");
     if (!session) {
       flash("Log in to see your account.", "info");
       return location.replace(PAGES.login);
     }
-    // No API endpoint returns the profile, so the page shows what it knows: the name typed at login
-    // and the tokens' claims.
-    const refresh = claims(session.refresh);
-    bind("user_input", session.userInput);
-    bind("user_id", refresh.user_id ?? "–");
-    const until = refresh.exp ? new Date(refresh.exp * 1000) : null;
     const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-    bind("expires", until ? format.format(until) : "–");
+    const showExpiry = () => {
+      const exp = claims(session.refresh).exp;
+      bind("expires", exp ? format.format(new Date(exp * 1000)) : "–");
+    };
+    showExpiry();
+
+    // The access token lives minutes, the refresh token days: a 401 rotates the pair and the request
+    // is tried once more. Callers that held the same pair share that one rotation, because sending a
+    // rotated refresh token again counts as theft and revokes every session of the account.
+    let rotation = { from: null, answer: null };
+    const rotate = (used) => {
+      if (rotation.from !== used.refresh) {
+        const answer = call("POST", API.refresh, { body: { refresh: used.refresh } }).then((fresh) => {
+          if (fresh.ok) {
+            session = { ...session, access: fresh.data.access, refresh: fresh.data.refresh };
+            store.set("session", session);
+            showExpiry();
+          }
+          return fresh;
+        });
+        rotation = { from: used.refresh, answer };
+      }
+      return rotation.answer;
+    };
+    /** Runs request(session), rotating the pair once after a 401; a 401 it returns means the session is over. */
+    const authorized = async (request) => {
+      const used = session;
+      const answer = await request(used);
+      if (answer.status !== 401) return answer;
+      const fresh = await rotate(used);
+      if (fresh.ok) return request(session);
+      // A refused refresh token leaves the 401 standing; a lost connection, a 429 or a 5xx says
+      // nothing about the tokens, so that is what the caller sees, and the session is kept.
+      const refused = fresh.status >= 400 && fresh.status < 500 && fresh.status !== 429;
+      return refused ? answer : fresh;
+    };
+    const sessionOver = () => {
+      store.remove("session");
+      flash("Your session has ended. Log in again.", "info", { userInput: session.userInput });
+      location.replace(PAGES.login);
+    };
+
+    const genders = { female: "Female", male: "Male", other: "Other", unspecified: "Prefer not to say" };
+    const facts = document.getElementById("profile");
+    const load = async () => {
+      const answer = await authorized(({ access }) => call("GET", API.me, { token: access }));
+      if (answer.status === 401) return sessionOver();
+      facts.removeAttribute("aria-busy");
+      if (!answer.ok) {
+        const wait = answer.retryAfter ? ` Try again in ${duration(answer.retryAfter)}.` : "";
+        bind("username", session.userInput);
+        return notify(`${answer.data.detail}${wait}`, "error");
+      }
+      const profile = answer.data;
+      bind("username", profile.username ?? session.userInput);
+      const shown = { ...profile, gender: genders[profile.gender] ?? profile.gender };
+      // E-mail or phone number: whichever the account has. Optional details only when set.
+      for (const name of ["first_name", "email", "phone_number", "bio", "gender"]) {
+        document.querySelector(`[data-row="${name}"]`).hidden = !shown[name];
+        bind(name, shown[name] ?? "");
+      }
+    };
+    load();
 
     const button = document.getElementById("logout");
     button.addEventListener("click", async () => {
       button.disabled = true;
       notify("");
-      let answer = await call("POST", API.logout, { token: session.access, body: { refresh: session.refresh } });
-      if (answer.status === 401) {
-        // The access token expired: rotate the pair once and log out with the new one.
-        const fresh = await call("POST", API.refresh, { body: { refresh: session.refresh } });
-        if (fresh.ok) {
-          answer = await call("POST", API.logout, { token: fresh.data.access, body: { refresh: fresh.data.refresh } });
-        }
-      }
+      const answer = await authorized(({ access, refresh }) =>
+        call("POST", API.logout, { token: access, body: { refresh } }),
+      );
       button.disabled = false;
       // 401 means the tokens are already dead: forgetting them is all that is left to do.
       if (!answer.ok && answer.status !== 401) return notify(answer.data.detail, "error");
