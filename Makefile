@@ -51,7 +51,8 @@ beat: install
 
 ## flower: monitoring UI on http://127.0.0.1:5555 (FLOWER_BASIC_AUTH=user:password)
 flower: install
-	$(BIN)/celery -A project flower --address=127.0.0.1 --port=5555 $(if $(FLOWER_BASIC_AUTH),--basic-auth=$(FLOWER_BASIC_AUTH),)
+	@if [ -z "$$FLOWER_BASIC_AUTH" ]; then echo "Set FLOWER_BASIC_AUTH=user:password first" >&2; exit 2; fi
+	$(BIN)/celery -A project flower --address=127.0.0.1 --port=5555 --basic-auth="$$FLOWER_BASIC_AUTH"
 
 lint: install-dev
 	$(BIN)/ruff check .
