@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils.module_loading import import_string
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -127,16 +127,25 @@ class TwilioSms(BaseSms):
         callback = {"status_callback": callback_url} if callback_url else {}
         try:
             message = self.client.messages.create(to=to, body=body, **sender, **callback)
-        except TwilioRestException as exc:
-            detail = f"Twilio HTTP {exc.status} code {exc.code}"
-            if exc.code in TWILIO_PERMANENT_CODES:
+        except (TwilioRestException, TwilioServiceException) as exc:
+            # Both are HTTP error answers: the legacy body and the RFC 9457 problem body.
+            status, code = _int_or_zero(exc.status), _int_or_zero(exc.code)
+            detail = f"Twilio HTTP {status} code {code}"
+            if code in TWILIO_PERMANENT_CODES:
                 raise PermanentChannelError(detail) from exc
-            if exc.status == 429 or exc.status >= 500 or exc.code == TWILIO_RATE_LIMIT_CODE:
+            if status == 429 or status >= 500 or code == TWILIO_RATE_LIMIT_CODE:
                 raise TransientChannelError(detail) from exc
             raise PermanentChannelError(detail) from exc
         except (TwilioException, requests.RequestException, OSError) as exc:
             raise TransientChannelError(f"Twilio unreachable: {type(exc).__name__}") from exc
         return message.sid
+
+
+def _int_or_zero(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
 
 
 def sms_sender() -> BaseSms:

@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
@@ -119,6 +120,17 @@ def _claim_key(delivery_id: str) -> str:
     return f"delivery-claim:{delivery_id}"
 
 
+def _claim_lease() -> int:
+    """Seconds a claim holds while the provider is called.
+
+    As long as an attempt can live: the worker kills a task at its hard time limit, whereas the
+    provider timeouts bound each socket operation, not a whole SMTP conversation or HTTP call. So
+    no copy of the task can send while another may still be sending, and a copy redelivered after a
+    lost worker (after the broker visibility timeout, which is longer) finds the lease run out.
+    """
+    return settings.CELERY_TASK_TIME_LIMIT or int(max(settings.TWILIO_TIMEOUT, settings.EMAIL_TIMEOUT)) + 5
+
+
 def _send(delivery: Delivery, sealed: Sealed) -> str:
     rendered = _render(sealed.template, sealed.code)
     if delivery.channel == Channel.EMAIL:
@@ -132,12 +144,15 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
     if delivery is None or delivery.status != DeliveryStatus.QUEUED:
         return  # already sent or given up: a redelivered task does nothing
     sealed = unseal(sealed_payload)
+    if time.time() >= sealed.expires_at:
+        # A task redelivered after a lost worker can come back after the code died.
+        delivery_mark_failed(delivery_id=delivery_id, error="expired before it could be sent")
+        return
     key = _claim_key(delivery_id)
     # The claim is a lease while the provider is called, then a permanent "sent" mark: a worker
     # killed mid-call leaves a lease that runs out, so the redelivered task can send.
-    lease = int(max(settings.TWILIO_TIMEOUT, settings.EMAIL_TIMEOUT)) + 5
     try:
-        if not cache.add(key, "sending", timeout=lease):
+        if not cache.add(key, "sending", timeout=_claim_lease()):
             if cache.get(key) == "sent":
                 return
             raise TransientChannelError("another attempt is in progress")
@@ -145,17 +160,20 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
         raise TransientChannelError("claim store unavailable") from exc
     Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
     try:
-        message_id = _send(delivery, sealed)
+        try:
+            message_id = _send(delivery, sealed)
+        except SoftTimeLimitExceeded as exc:
+            raise TransientChannelError("send exceeded the task's soft time limit") from exc
     except TransientChannelError as exc:
-        cache.delete(key)
+        _claim_release(key)
         Delivery.objects.filter(pk=delivery.pk).update(last_error=str(exc)[:255], updated_at=timezone.now())
         logger.warning("delivery %s attempt failed, may retry: %s", delivery_id, exc)
         raise
     except PermanentChannelError as exc:
-        cache.set(key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
         delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
+        _claim_mark_sent(key)
         return
-    cache.set(key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
+    # The record first: if the claim store fails now, the status check above still stops a resend.
     Delivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.SENT,
         provider_message_id=message_id[:64],
@@ -163,7 +181,22 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
         last_error="",
         updated_at=timezone.now(),
     )
+    _claim_mark_sent(key)
     logger.info("delivery %s sent by %s to %s", delivery_id, delivery.channel, delivery.recipient_masked)
+
+
+def _claim_release(key: str) -> None:
+    try:
+        cache.delete(key)
+    except RedisError:
+        logger.warning("delivery claim %s not released; it expires with its lease", key)
+
+
+def _claim_mark_sent(key: str) -> None:
+    try:
+        cache.set(key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
+    except RedisError:
+        logger.warning("delivery claim %s not marked sent; the delivery record is", key)
 
 
 def delivery_mark_failed(*, delivery_id: str, error: str) -> None:

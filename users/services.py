@@ -173,6 +173,14 @@ def _issue_and_send(
     return issued
 
 
+def _decoy_subject(user: User) -> uuid.UUID:
+    """The decoy id that stands for a finished account in sign-up answers. It stays the same for as
+    long as a pending account would keep its id, so repeated sign-ups look alike in both cases."""
+    fresh = str(uuid.uuid4())
+    stored = cache.get_or_set(f"signup-decoy:{user.pk}", fresh, timeout=settings.SIGNUP_ABANDON_HOURS * 3600)
+    return uuid.UUID(str(stored or fresh))
+
+
 def user_signup(*, identifier: Identifier) -> SignupResult:
     """Create or reuse a pending account and send it a code.
 
@@ -184,7 +192,7 @@ def user_signup(*, identifier: Identifier) -> SignupResult:
     user = _pending_account(identifier)
     channel = _channel(identifier.kind)
     if user.auth_status == AuthStatus.DONE:
-        decoy = uuid.uuid4()
+        decoy = _decoy_subject(user)
         # The decoy gets a code that is never sent, so that its verify answers look real.
         code_issue(purpose=PURPOSE_SIGNUP, subject=str(decoy))
         _issue_and_send(

@@ -202,20 +202,24 @@ CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Reliability. A task is acknowledged only after it ran, so a worker killed mid-task leaves it in
 # the broker for redelivery; the delivery claim (notifications/services.py) keeps that from
-# sending a code twice. The visibility timeout (time before an unacknowledged task is handed out
-# again) is longer than any retry countdown, or a waiting retry would be run twice.
+# sending a code twice. A lost child process is requeued at once (reject on worker lost); a whole
+# worker killed leaves its tasks unacknowledged until the visibility timeout. That timeout is
+# longer than any retry countdown (retries never reach past the code's expiry, so the code TTL
+# plus a minute), or a retry waiting in a worker would be handed out twice, and as short as that
+# allows, so that a code lost with a dead worker comes back while it can still be used.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=VERIFICATION_CODE_TTL + 60),
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a web request gives up fast when the broker is down: the API answers 503.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-# A send never runs away: soft limit raises inside the task, hard limit kills it.
+# A send never runs away: soft limit raises inside the task, hard limit kills it. The hard limit
+# is also the lease of a delivery claim, so it must stay below the visibility timeout.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=45)
 # Task events for Flower.
@@ -264,7 +268,6 @@ WEBOTP_DOMAIN = env("WEBOTP_DOMAIN", default="localhost")
 
 # --- Static files, i18n ---------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves the apps' static files straight from their folders, so gunicorn serves the
 # pages' CSS and JS without a collectstatic step or a separate web server.
 WHITENOISE_USE_FINDERS = True
