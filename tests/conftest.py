@@ -129,15 +129,14 @@ def worker_broker(settings):
     """This process publishes tasks to the integration Redis database instead of running them."""
     import redis
 
-    from tests.support.processes import WORKER_REDIS_URL, celery_pools_reset
+    from tests.support.processes import WORKER_REDIS_URL, celery_configured
 
     broker = redis.Redis.from_url(WORKER_REDIS_URL)
     broker.flushdb()
     settings.CELERY_BROKER_URL = WORKER_REDIS_URL
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    celery_pools_reset()
-    yield broker
-    celery_pools_reset()
+    with celery_configured(broker_url=WORKER_REDIS_URL, task_always_eager=False):
+        yield broker
     broker.flushdb()
     broker.close()
 
