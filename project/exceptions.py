@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
+from rest_framework_simplejwt.exceptions import AuthenticationFailed as JwtAuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ class ServiceUnavailable(ApplicationError):
     status = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
     message = "The service is temporarily unavailable. Please try again shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = 5, **kwargs) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
 
 
 class RateLimited(ApplicationError):
@@ -91,9 +95,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         status_code = exc.status
         if exc.retry_after is not None:
             headers["Retry-After"] = str(max(1, int(exc.retry_after)))
-    elif isinstance(exc, (InvalidToken, TokenError)):
+    elif isinstance(exc, (InvalidToken, TokenError, JwtAuthenticationFailed)):
+        # Every refused token answers alike: expired, forged, revoked by a password change, of an
+        # inactive user or a malformed header. The reason is not the holder's business.
         body = error_body("Token is invalid or expired.", "token_not_valid")
         status_code = status.HTTP_401_UNAUTHORIZED
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
     elif isinstance(exc, exceptions.ValidationError):
         fields = _validation_fields(exc.detail)
         body = error_body("Invalid input.", "invalid", fields)

@@ -375,7 +375,8 @@ def user_revoke_refresh_tokens(*, user: User) -> int:
 
 def token_refresh(*, refresh: str) -> dict[str, str]:
     """Rotate a refresh token. The old one is blacklisted atomically: of parallel refreshes of one
-    token exactly one succeeds, and reuse of a rotated token revokes the user's whole family."""
+    token exactly one succeeds, and reuse of a rotated token (after a few seconds of grace)
+    revokes the user's whole family."""
     try:
         token = RotatingRefreshToken(refresh)
     except TokenError as exc:
@@ -389,13 +390,22 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
         with transaction.atomic():
             BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:
-        if cache.get(_logged_out_key(jti)):
+        if cache.get(_logged_out_key(jti)) or _rotated_moments_ago(outstanding):
             raise RefreshTokenInvalid() from None
         revoked = user_revoke_refresh_tokens(user=user)
         logger.warning("refresh token reuse for user %s: %d tokens revoked", user.id, revoked)
         raise RefreshTokenInvalid() from None
     new = RefreshToken.for_user(user)
     return {"access": str(new.access_token), "refresh": str(new)}
+
+
+def _rotated_moments_ago(outstanding: OutstandingToken) -> bool:
+    """Whether the token was blacklisted within REFRESH_REUSE_GRACE_SECONDS: a client retrying a
+    refresh that timed out, or two tabs refreshing at once, is refused without logging the user out
+    everywhere; a replay after that revokes the whole family."""
+    grace = settings.REFRESH_REUSE_GRACE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    return grace > 0 and BlacklistedToken.objects.filter(token=outstanding, blacklisted_at__gte=cutoff).exists()
 
 
 def user_logout(*, user: User, refresh: str) -> None:

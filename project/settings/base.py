@@ -177,6 +177,9 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,
 }
+# A rotated refresh token used again within this many seconds is refused without revoking the
+# user's other tokens (a retried or concurrent refresh); after it, reuse revokes them all.
+REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=10)
 # Lifetime of the token returned by sign-up and verify; it only opens the sign-up steps.
 SIGNUP_TOKEN_LIFETIME = timedelta(minutes=env.int("SIGNUP_TOKEN_MINUTES", default=30))
 

@@ -70,4 +70,4 @@ def test_me_refuses_the_old_access_token_after_a_password_change(api, tokens, ch
 
     response = me(api, tokens["access"])
 
-    assert_error(response, 401, "password_changed")
+    assert_error(response, 401, "token_not_valid")

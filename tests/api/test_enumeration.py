@@ -1,0 +1,306 @@
+"""Enumeration safety: nobody can tell from the API whether an e-mail address, a phone number or a
+user name belongs to an account. Sign-up for a finished account answers like a new sign-up (the
+owner gets a notice instead of a code, and the token is a decoy nothing can complete); login
+answers the same for every failure, in the same time.
+"""
+
+import re
+import statistics
+import time
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.core import mail
+
+from notifications.channels import LocmemSms
+from project.settings import base as base_settings
+from tests.api.conftest import EMAIL, PHONE, assert_error
+from tests.factories import PASSWORD, PendingUserFactory, PhoneUserFactory, UserFactory
+from users.models import AuthStatus, User
+from users.tokens import STAGE_NEW, SignupToken
+
+SIX_DIGITS = re.compile(r"\b\d{6}\b")
+SAMPLES = 50
+MAX_MEDIAN_GAP = 0.050  # seconds
+
+
+@pytest.fixture(autouse=True)
+def _no_limits(settings):
+    # The comparisons send many requests from one address; limits are tested in test_ratelimits.
+    settings.RATE_LIMITS = {name: "" for name in settings.RATE_LIMITS}
+
+
+def signup(api, identifier: str):
+    return api.bearer(None).post("/user/signup/", {"email_phone_number": identifier})
+
+
+def login(api, user_input: str, password: str):
+    return api.bearer(None).post("/user/login/", {"user_input": user_input, "password": password})
+
+
+def shape(response) -> tuple:
+    """What a client can compare between two sign-up answers, short of the token itself."""
+    body = response.json()
+    token = SignupToken(body["access"])
+    return (
+        response.status_code,
+        sorted(body),
+        body["auth_type"],
+        body["auth_status"],
+        sorted(token.payload),
+        token["token_type"],
+        token["stage"],
+        len(body["access"].split(".")),
+        sorted(h for h in response.headers if h.lower() != "content-length"),
+    )
+
+
+def no_code_in(text: str) -> bool:
+    return SIX_DIGITS.search(text) is None
+
+
+# --- sign-up ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make_owner", "existing", "new"),
+    [
+        (lambda: UserFactory(email=EMAIL), EMAIL, "newcomer@example.com"),
+        (lambda: PhoneUserFactory(phone_number=PHONE), PHONE, "+13105550100"),
+    ],
+    ids=["email", "phone"],
+)
+def test_signup_for_a_finished_account_answers_exactly_like_a_new_one(api, make_owner, existing, new):
+    owner = make_owner()
+
+    for_new = signup(api, new)
+    for_existing = signup(api, existing)
+
+    assert for_existing.status_code == for_new.status_code == 201
+    assert shape(for_existing) == shape(for_new)
+    decoy = SignupToken(for_existing.json()["access"])
+    assert decoy["user_id"] != str(owner.id)
+    assert decoy["stage"] == STAGE_NEW
+    assert not User.objects.filter(pk=decoy["user_id"]).exists()
+    assert User.objects.filter(auth_status=AuthStatus.DONE).count() == 1  # nothing changed for the owner
+    owner.refresh_from_db()
+    assert owner.auth_status == AuthStatus.DONE
+    assert owner.check_password(PASSWORD)
+
+
+def test_owner_gets_a_notice_without_a_code_by_email(api):
+    UserFactory(email=EMAIL)
+
+    signup(api, EMAIL)
+
+    assert len(mail.outbox) == 1
+    notice = mail.outbox[0]
+    assert notice.to == [EMAIL]
+    assert "tried" in notice.body.lower()
+    html = notice.alternatives[0][0] if notice.alternatives else ""
+    visible_html = re.sub(r"<[^>]*>", " ", html)  # tags carry colours like #566173, not codes
+    assert no_code_in(notice.subject)
+    assert no_code_in(notice.body)
+    assert no_code_in(visible_html)
+
+
+def test_owner_gets_a_notice_without_a_code_by_sms(api):
+    PhoneUserFactory(phone_number=PHONE)
+
+    signup(api, PHONE)
+
+    assert [m["to"] for m in LocmemSms.outbox] == [PHONE]
+    body = LocmemSms.outbox[0]["body"]
+    assert "tried" in body.lower()
+    assert no_code_in(body)
+
+
+def test_decoy_verify_answers_like_a_wrong_code_for_a_real_sign_up(api):
+    UserFactory(email=EMAIL)
+    real = signup(api, "newcomer@example.com").json()["access"]
+    decoy = signup(api, EMAIL).json()["access"]
+
+    # Six guesses each: wrong codes, then the attempts run out, the same way for both.
+    real_answers = [api.bearer(real).post("/user/verify/", {"code": "000000"}) for _ in range(6)]
+    decoy_answers = [api.bearer(decoy).post("/user/verify/", {"code": "000000"}) for _ in range(6)]
+
+    assert_error(real_answers[0], 400, "code_invalid")
+    assert [(r.status_code, r.content) for r in decoy_answers] == [(r.status_code, r.content) for r in real_answers]
+
+
+def test_decoy_never_verifies_even_with_the_code_it_was_issued(api, next_codes):
+    UserFactory(email=EMAIL)
+    next_codes("424242")
+    decoy = signup(api, EMAIL).json()["access"]
+
+    response = api.bearer(decoy).post("/user/verify/", {"code": "424242"})
+
+    assert_error(response, 400, "code_invalid")
+
+
+def test_decoy_cannot_change_user_info_and_is_refused_like_an_unverified_sign_up(api):
+    owner = UserFactory(email=EMAIL)
+    real = signup(api, "newcomer@example.com").json()["access"]
+    decoy = signup(api, EMAIL).json()["access"]
+    change = {"username": "hijack", "password": "An0ther-long-pass", "confirm_password": "An0ther-long-pass"}
+
+    for_real = api.bearer(real).patch("/user/change-user-info/", change)
+    for_decoy = api.bearer(decoy).patch("/user/change-user-info/", change)
+
+    assert_error(for_decoy, 403, "verification_required")
+    assert (for_decoy.status_code, for_decoy.content) == (for_real.status_code, for_real.content)
+    owner.refresh_from_db()
+    assert owner.username != "hijack"
+    assert owner.check_password(PASSWORD)
+    assert not User.objects.filter(username="hijack").exists()
+
+
+def test_decoy_new_verify_within_the_cooldown_answers_like_a_real_one(api):
+    UserFactory(email=EMAIL)
+    real = signup(api, "newcomer@example.com").json()["access"]
+    decoy = signup(api, EMAIL).json()["access"]
+
+    for_real, for_decoy = (api.bearer(t).get("/user/new-verify/") for t in (real, decoy))
+
+    assert for_real.status_code == for_decoy.status_code == 429
+    assert for_real.content == for_decoy.content
+    assert abs(int(for_real["Retry-After"]) - int(for_decoy["Retry-After"])) <= 1
+
+
+def test_decoy_new_verify_after_the_cooldown_answers_like_a_real_one(api, settings):
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    UserFactory(email=EMAIL)
+    real = signup(api, "newcomer@example.com").json()["access"]
+    decoy = signup(api, EMAIL).json()["access"]
+
+    for_real, for_decoy = (api.bearer(t).get("/user/new-verify/") for t in (real, decoy))
+
+    assert for_real.status_code == for_decoy.status_code == 200
+    assert for_real.content == for_decoy.content
+
+
+def test_decoy_delivery_status_answers_like_a_real_one(api):
+    UserFactory(email=EMAIL)
+    real = signup(api, "newcomer@example.com").json()["access"]
+    decoy = signup(api, EMAIL).json()["access"]
+
+    for_real = api.bearer(real).get("/user/delivery-status/")
+    for_decoy = api.bearer(decoy).get("/user/delivery-status/")
+
+    assert for_real.status_code == for_decoy.status_code == 200
+    a, b = for_real.json(), for_decoy.json()
+    assert set(a) == set(b)
+    assert {k: v for k, v in a.items() if k not in ("recipient", "updated_at")} == {
+        k: v for k, v in b.items() if k not in ("recipient", "updated_at")
+    }
+
+
+def test_repeated_signup_delivery_status_answers_like_a_real_one(api):
+    # An attacker signs up twice with the same address and asks for the second token's delivery.
+    # A new address reuses its pending account, whose first delivery is there; an existing one must
+    # answer the same even though the second notice was held back by the cooldown.
+    UserFactory(email=EMAIL)
+    signup(api, "newcomer@example.com")
+    signup(api, EMAIL)
+    real_again = signup(api, "newcomer@example.com").json()["access"]
+    decoy_again = signup(api, EMAIL).json()["access"]
+
+    for_real = api.bearer(real_again).get("/user/delivery-status/")
+    for_decoy = api.bearer(decoy_again).get("/user/delivery-status/")
+
+    assert for_real.status_code == 200, for_real.content
+    assert for_decoy.status_code == for_real.status_code, (
+        "the delivery-status of a repeated sign-up tells an existing account from a new one: "
+        f"new address -> {for_real.status_code}, existing account -> {for_decoy.status_code} {for_decoy.content!r}"
+    )
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+def test_login_failures_are_byte_identical(api):
+    UserFactory(username="jane", email=EMAIL)
+    PendingUserFactory(email="pending@example.com")
+    User.objects.create(
+        username="halfway",
+        email="halfway@example.com",
+        auth_status=AuthStatus.CODE_VERIFIED,
+        password=make_password(PASSWORD),
+    )
+    UserFactory(username="gone", email="gone@example.com", is_active=False)
+
+    answers = {
+        "unknown user": login(api, "nobody", PASSWORD),
+        "unknown e-mail": login(api, "nobody@example.com", PASSWORD),
+        "wrong password": login(api, "jane", "wrong password"),
+        "wrong password by e-mail": login(api, EMAIL, "wrong password"),
+        "unfinished sign-up": login(api, "pending@example.com", PASSWORD),
+        "verified but no profile, right password": login(api, "halfway@example.com", PASSWORD),
+        "inactive, right password": login(api, "gone", PASSWORD),
+    }
+
+    for response in answers.values():
+        assert_error(response, 401, "invalid_credentials")
+    reference = answers["unknown user"]
+    for name, response in answers.items():
+        assert response.content == reference.content, name
+        assert sorted(response.headers) == sorted(reference.headers), name
+
+
+def _medians(cases: dict, samples: int = SAMPLES) -> dict[str, float]:
+    """Run the cases round-robin (so drift hits them alike) and return each one's median time."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for call in cases.values():  # warm-up: first-call costs (imports, dummy hash) are not the point
+        call(-1)
+    for i in range(samples):
+        for name, call in cases.items():
+            started = time.perf_counter()
+            call(i)
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def test_login_takes_the_same_time_for_unknown_user_wrong_password_and_unfinished_sign_up(
+    api, settings, monkeypatch, capsys
+):
+    settings.PASSWORD_HASHERS = base_settings.PASSWORD_HASHERS  # the real Argon2id, not the test MD5
+    monkeypatch.setattr("users.services._dummy_hash", None)  # made with the hasher of this test
+    user = UserFactory(username="jane", email=EMAIL)
+    PendingUserFactory(email="pending@example.com")
+    assert user.password.startswith("argon2$argon2id$")
+
+    def expect_401(response):
+        assert response.status_code == 401, response.content
+
+    cases = {
+        "unknown user": lambda i: expect_401(login(api, f"nobody{i}", PASSWORD)),
+        "wrong password": lambda i: expect_401(login(api, "jane", f"wrong password {i}")),
+        "unfinished sign-up": lambda i: expect_401(login(api, "pending@example.com", PASSWORD)),
+    }
+    medians = _medians(cases)
+
+    from users import services
+
+    assert services._dummy_hash.startswith("argon2$argon2id$"), "unknown users must cost an Argon2 check"
+    with capsys.disabled():
+        print("\nlogin medians (ms):", {k: round(v * 1000, 2) for k, v in medians.items()})
+    assert min(medians.values()) > 0.005, f"Argon2 did not run: {medians}"
+    assert max(medians.values()) - min(medians.values()) < MAX_MEDIAN_GAP, medians
+
+
+def test_signup_takes_the_same_time_for_a_new_identifier_and_an_existing_account(api, capsys):
+    existing = [UserFactory().email for _ in range(SAMPLES + 1)]
+
+    def expect_201(response):
+        assert response.status_code == 201, response.content
+
+    cases = {
+        "new": lambda i: expect_201(signup(api, f"brand-new-{i + 1}@example.com")),
+        "existing": lambda i: expect_201(signup(api, existing[i + 1])),
+    }
+    medians = _medians(cases)
+
+    with capsys.disabled():
+        print("\nsign-up medians (ms):", {k: round(v * 1000, 2) for k, v in medians.items()})
+    assert abs(medians["new"] - medians["existing"]) < MAX_MEDIAN_GAP, medians
+    assert len(mail.outbox) == 2 * (SAMPLES + 1)  # a code to each newcomer, a notice to each owner

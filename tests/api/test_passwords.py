@@ -1,0 +1,221 @@
+"""Passwords: Argon2id first, Django's validators (common, similar, numeric, short) with field
+errors, and a maximum length checked before any hashing, so a huge password costs nothing."""
+
+import time
+
+import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher, MD5PasswordHasher
+
+from project.settings import base as base_settings
+from tests.api.conftest import EMAIL, assert_error
+from tests.factories import PASSWORD
+
+MAX = 128
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The test MD5 hasher, remembering the length of every password it was handed."""
+
+    seen: list[int] = []
+
+    def encode(self, password, salt):  # MD5's verify() encodes too: one entry per hash computed
+        CountingHasher.seen.append(len(password))
+        return super().encode(password, salt)
+
+
+@pytest.fixture
+def counting_hasher(settings, monkeypatch):
+    settings.PASSWORD_HASHERS = ["tests.api.test_passwords.CountingHasher"]
+    monkeypatch.setattr("users.services._dummy_hash", None)
+    CountingHasher.seen = []
+    return CountingHasher
+
+
+def complete(**fields) -> dict:
+    return {"username": "jane_doe", **fields}
+
+
+def login(api, user_input: str, password: str):
+    return api.bearer(None).post("/user/login/", {"user_input": user_input, "password": password})
+
+
+# --- hashers ---------------------------------------------------------------------------------
+
+
+def test_argon2id_is_the_first_hasher_in_base_settings():
+    assert base_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    encoded = Argon2PasswordHasher().encode("a long pass phrase", Argon2PasswordHasher().salt())
+    assert encoded.startswith("argon2$argon2id$")
+
+
+def test_production_settings_do_not_override_the_hashers():
+    from pathlib import Path
+
+    source = (Path(base_settings.BASE_DIR) / "project" / "settings" / "production.py").read_text()
+    assert "PASSWORD_HASHERS" not in source
+
+
+def test_base_settings_enable_common_similarity_numeric_and_length_validators():
+    names = {v["NAME"].rsplit(".", 1)[-1] for v in base_settings.AUTH_PASSWORD_VALIDATORS}
+    assert {
+        "UserAttributeSimilarityValidator",
+        "CommonPasswordValidator",
+        "MinimumLengthValidator",
+        "NumericPasswordValidator",
+    } <= names
+    assert base_settings.PASSWORD_MAX_LENGTH == MAX
+
+
+def test_login_upgrades_an_old_hash_to_argon2id(api, settings, user):
+    settings.PASSWORD_HASHERS = [*base_settings.PASSWORD_HASHERS, "django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert user.password.startswith("md5$")
+
+    assert login(api, "jane", PASSWORD).status_code == 200
+
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")
+
+
+# --- maximum length --------------------------------------------------------------------------
+
+
+def test_completion_accepts_a_password_of_exactly_the_maximum_length(verified, change_info):
+    password = ("Xy7-" * 40)[:MAX]
+
+    response = change_info(verified(), **complete(password=password, confirm_password=password))
+
+    assert response.status_code == 200, response.content
+
+
+def test_completion_refuses_one_character_more_before_hashing(verified, change_info, counting_hasher):
+    token = verified()
+    password = ("Xy7-" * 40)[: MAX + 1]
+
+    response = change_info(token, **complete(password=password, confirm_password=password))
+
+    assert_error(response, 400, "invalid", fields=("password",))
+    assert max(counting_hasher.seen, default=0) <= MAX
+
+
+def test_login_refuses_an_over_long_password_before_hashing(api, user, counting_hasher):
+    response = login(api, "jane", "x" * (MAX + 1))
+
+    assert_error(response, 400, "invalid", fields=("password",))
+    assert counting_hasher.seen == []
+
+
+def test_login_with_an_over_long_password_for_an_unknown_user_is_refused_the_same_way(api, user, counting_hasher):
+    known = login(api, "jane", "x" * (MAX + 1))
+    unknown = login(api, "nobody", "x" * (MAX + 1))
+
+    assert known.content == unknown.content
+    assert counting_hasher.seen == []
+
+
+def test_login_with_a_maximum_length_wrong_password_is_a_normal_failure(api, user, counting_hasher):
+    assert_error(login(api, "jane", "x" * MAX), 401, "invalid_credentials")
+    assert counting_hasher.seen == [MAX]
+
+
+def test_password_change_refuses_an_over_long_old_or_new_password_before_hashing(api, user, tokens, counting_hasher):
+    long = "y" * (MAX + 1)
+    api.bearer(tokens["access"])
+
+    old_too_long = api.patch("/user/change-user-info/", {"old_password": long, "password": "N3w-pass-phrase"})
+    new_too_long = api.patch(
+        "/user/change-user-info/", {"old_password": PASSWORD, "password": long, "confirm_password": long}
+    )
+
+    assert_error(old_too_long, 400, "invalid", fields=("old_password",))
+    assert_error(new_too_long, 400, "invalid", fields=("password",))
+    assert max(counting_hasher.seen, default=0) <= MAX
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "size"),
+    [
+        ("login", 60_000),
+        ("change-user-info", 60_000),
+        ("login", 1_000_000),
+        ("change-user-info", 1_000_000),
+        ("signup", 1_000_000),
+    ],
+    ids=["login 60 kB", "change-user-info 60 kB", "login 1 MB", "change-user-info 1 MB", "signup 1 MB body"],
+)
+def test_huge_passwords_are_refused_fast_and_never_crash(api, user, tokens, settings, size, endpoint):
+    settings.PASSWORD_HASHERS = base_settings.PASSWORD_HASHERS  # the real, slow Argon2id
+    huge = "p" * size
+    started = time.perf_counter()
+    if endpoint == "login":
+        response = login(api, "jane", huge)
+    elif endpoint == "change-user-info":
+        response = api.bearer(tokens["access"]).patch(
+            "/user/change-user-info/", {"old_password": huge, "password": huge, "confirm_password": huge}
+        )
+    else:
+        response = api.bearer(None).post("/user/signup/", {"email_phone_number": "x@example.com", "password": huge})
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code in (400, 413), response.content[:300]
+    body = response.json()
+    assert set(body) == {"detail", "code", "fields"}
+    assert body["code"] == ("request_too_large" if response.status_code == 413 else "invalid")
+    if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        assert response.status_code == 413
+    assert huge[:200] not in response.content.decode()
+    assert elapsed < 1.0, f"{elapsed:.2f}s"
+
+
+# --- validators ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("qwertyuiop", "too common"),
+        ("iloveyou123", "too common"),
+        ("margaretthatcher1", "too similar to the username"),
+        ("Margaret-Thatcher", "too similar to the username"),
+        ("8274619305", "entirely numeric"),
+        ("Zq9!x", "too short"),
+    ],
+)
+def test_weak_passwords_are_refused_at_completion_with_field_errors(verified, change_info, password, message):
+    response = change_info(verified(), username="margaretthatcher", password=password, confirm_password=password)
+
+    body = assert_error(response, 400, "invalid", fields=("password",))
+    assert any(message in m for m in body["fields"]["password"]), body
+    assert password not in response.content.decode()
+
+
+def test_password_similar_to_the_email_address_is_refused(verified, change_info):
+    token = verified("winston.churchill@example.com")
+
+    response = change_info(
+        token, username="bulldog", password="Winston.Churchill", confirm_password="Winston.Churchill"
+    )
+
+    body = assert_error(response, 400, "invalid", fields=("password",))
+    assert any("similar" in m for m in body["fields"]["password"]), body
+
+
+def test_weak_password_is_refused_on_a_later_change_too(api, user, tokens):
+    response = api.bearer(tokens["access"]).patch(
+        "/user/change-user-info/",
+        {"old_password": PASSWORD, "password": "qwertyuiop", "confirm_password": "qwertyuiop"},
+    )
+
+    body = assert_error(response, 400, "invalid", fields=("password",))
+    assert any("too common" in m for m in body["fields"]["password"])
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_validators_see_the_new_username_sent_in_the_same_request(verified, change_info):
+    token = verified(EMAIL)
+
+    response = change_info(
+        token, username="zanzibar_quokka", password="zanzibar_quokka!", confirm_password="zanzibar_quokka!"
+    )
+
+    assert_error(response, 400, "invalid", fields=("password",))
