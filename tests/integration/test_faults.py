@@ -4,6 +4,7 @@ broker on a closed port, a database on a closed port. Every answer is a 503 in t
 Nothing of ours is patched.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,10 +22,10 @@ from django.conf import settings as django_settings
 from django.core import mail
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from project.celery import app as celery_app
 from tests.api.conftest import EMAIL, assert_error
 from tests.conftest import last_email_code
 from tests.factories import PASSWORD, UserFactory
+from tests.support.processes import celery_configured
 from users.models import User
 
 pytestmark = [
@@ -207,26 +208,27 @@ def test_redis_down_health_ready_says_so(client, own_redis, db):
 
 
 class Broker:
-    """Switches Celery between publishing to a broker on a closed port and running in-process."""
+    """Switches Celery between publishing to a broker on a closed port and running in-process.
+
+    The options go on the app's own configuration and are removed again on the way up, so that no
+    later test finds them pinned there (see tests/support/processes.celery_configured).
+    """
 
     def __init__(self, settings) -> None:
         self.settings = settings
-        self.saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-
-    def _reset_pools(self) -> None:
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
+        self.eager = settings.CELERY_TASK_ALWAYS_EAGER
+        self.stack = contextlib.ExitStack()
 
     def down(self) -> None:
-        celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-        celery_app.conf.task_always_eager = False
+        self.up()
+        self.stack.enter_context(
+            celery_configured(broker_url=f"redis://127.0.0.1:{free_port()}/0", task_always_eager=False)
+        )
         self.settings.CELERY_TASK_ALWAYS_EAGER = False
-        self._reset_pools()
 
     def up(self) -> None:
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = self.saved
-        self.settings.CELERY_TASK_ALWAYS_EAGER = self.saved[1]
-        self._reset_pools()
+        self.stack.close()
+        self.settings.CELERY_TASK_ALWAYS_EAGER = self.eager
 
 
 @pytest.fixture
