@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev browser migrate worker beat flower lint schema clean
+.PHONY: run test install install-dev browser migrate worker beat flower bench lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ beat: install
 flower: install
 	@if [ -z "$$FLOWER_BASIC_AUTH" ]; then echo "Set FLOWER_BASIC_AUTH=user:password first" >&2; exit 2; fi
 	$(BIN)/celery -A project flower --address=127.0.0.1 --port=5555 --basic-auth="$$FLOWER_BASIC_AUTH"
+
+## bench: throughput of the hot paths on 2 gunicorn workers (PostgreSQL, Redis, wrk)
+bench: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; }
+	bash bench/run.sh
 
 lint: install-dev
 	$(BIN)/ruff check .
