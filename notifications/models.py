@@ -23,7 +23,7 @@ class Delivery(models.Model):
     # The sign-up subject (account id or decoy id) whose client may read this record.
     subject = models.UUIDField(db_index=True)
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    recipient_masked = models.CharField(max_length=64)
+    recipient_masked = models.CharField(max_length=255)  # a masked e-mail keeps its whole domain
     purpose = models.CharField(max_length=32)
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

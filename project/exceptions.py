@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -27,7 +27,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 logger = logging.getLogger(__name__)
 
-_UNAVAILABLE = (RedisError, ConnectionInterrupted, KombuOperationalError, DatabaseError, InterfaceError)
+# Only "cannot reach it" errors: a database error caused by the data itself is a bug, not an outage.
+_UNAVAILABLE = (RedisError, ConnectionInterrupted, KombuOperationalError, OperationalError, InterfaceError)
 
 
 class ApplicationError(Exception):

@@ -1,13 +1,85 @@
-"""Admin for accounts: searchable by username, e-mail and phone, filterable by sign-up state."""
+"""Admin for accounts: searchable by username, e-mail and phone, filterable by sign-up state.
 
+An account added here skips the sign-up flow, so it is created finished (``auth_status`` ``done``)
+with a username, a password and, optionally, an e-mail address and a phone number in the same
+canonical form sign-up stores; it can log in at once.
+"""
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from users.models import User
+from users.identifiers import normalize_email, normalize_phone
+from users.models import AuthStatus, AuthType, User
+
+
+class IdentityFieldsMixin:
+    """E-mail and phone number stored in the canonical form sign-up uses (so that uniqueness and
+    login see them), and a blank username read as "" (UsernameField cannot take the nullable
+    column's None; the model stores blank as NULL)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "username" in self.fields:
+            self.fields["username"].empty_value = ""
+        if "phone_number" in self.fields:
+            self.fields["phone_number"].help_text = "International (+12025550143) or in the default phone region."
+
+    def clean_email(self) -> str | None:
+        value = self.cleaned_data.get("email") or ""
+        if not value.strip():
+            return None
+        email = normalize_email(value)
+        if email is None:
+            raise forms.ValidationError("Enter a valid e-mail address.")
+        return email
+
+    def clean_phone_number(self) -> str | None:
+        value = self.cleaned_data.get("phone_number") or ""
+        if not value.strip():
+            return None
+        phone = normalize_phone(value)
+        if phone is None:
+            raise forms.ValidationError("Enter a valid phone number.")
+        return phone
+
+
+class AccountCreationForm(IdentityFieldsMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "phone_number")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The model allows no username (a sign-up in progress); a finished account needs one.
+        self.fields["username"].required = True
+
+    def save(self, commit: bool = True) -> User:
+        user = self.instance
+        user.auth_status = AuthStatus.DONE
+        user.auth_type = AuthType.PHONE if user.phone_number and not user.email else AuthType.EMAIL
+        return super().save(commit=commit)
+
+
+class AccountChangeForm(IdentityFieldsMixin, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
 
 
 @admin.register(User)
 class AccountAdmin(UserAdmin):
+    form = AccountChangeForm
+    add_form = AccountCreationForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "phone_number", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
     list_display = ("username", "email", "phone_number", "auth_type", "auth_status", "is_active", "date_joined")
     list_filter = ("auth_type", "auth_status", "is_active", "is_staff")
     search_fields = ("username", "email", "phone_number", "first_name")

@@ -15,6 +15,7 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -108,15 +109,32 @@ class RedisCodeStore:
 
 
 class MemoryCodeStore:
-    """Single-process twin of :class:`RedisCodeStore` for the embedded default."""
+    """Single-process twin of :class:`RedisCodeStore` for the embedded default.
 
-    def __init__(self) -> None:
+    Expired codes and cooldowns are dropped when the store has doubled since the last sweep (and
+    holds at least ``prune_floor`` entries): each sweep is paid for by the issues that grew it, so
+    it costs O(1) per issue on average, and the store never holds more than ``prune_floor`` entries
+    or twice what was alive at the last sweep.
+    """
+
+    def __init__(self, *, prune_floor: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
         self._codes: dict[str, tuple[float, str, int]] = {}  # key -> (expires, digest, attempts)
         self._cooldowns: dict[str, float] = {}  # key -> expires
+        self._prune_floor = prune_floor
+        self._prune_at = prune_floor
+
+    def __len__(self) -> int:
+        return len(self._codes) + len(self._cooldowns)
+
+    def _prune(self, now: float) -> None:
+        self._codes = {key: entry for key, entry in self._codes.items() if entry[0] > now}
+        self._cooldowns = {key: until for key, until in self._cooldowns.items() if until > now}
+        self._prune_at = max(self._prune_floor, 2 * len(self))
 
     def issue(self, key: str, cooldown_key: str, digest: str, ttl: int, cooldown: int) -> int:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             until = self._cooldowns.get(cooldown_key, 0.0)
             if until > now:
@@ -124,12 +142,14 @@ class MemoryCodeStore:
             self._codes[key] = (now + ttl, digest, 0)
             if cooldown > 0:
                 self._cooldowns[cooldown_key] = now + cooldown
+            if len(self) >= self._prune_at:
+                self._prune(now)
             return 0
 
     def attempt(self, key: str) -> tuple[int, str | None]:
         with self._lock:
             entry = self._codes.get(key)
-            if entry is None or entry[0] <= time.monotonic():
+            if entry is None or entry[0] <= self._clock():
                 self._codes.pop(key, None)
                 return -1, None
             expires, digest, attempts = entry

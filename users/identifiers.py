@@ -56,3 +56,20 @@ def parse_identifier(value: str) -> Identifier | None:
         return Identifier(AuthType.EMAIL, email) if email else None
     phone = normalize_phone(value)
     return Identifier(AuthType.PHONE, phone) if phone else None
+
+
+@dataclass(frozen=True)
+class LoginName:
+    kind: str  # "email", "phone" or "username"
+    value: str  # normalized: lower-cased e-mail, E.164 number, lower-cased username
+
+
+def login_name(value: str) -> LoginName:
+    """What a login's ``user_input`` names: an e-mail address if it has an "@", else a phone number
+    if it reads as one, else a username."""
+    value = value.strip()
+    if "@" in value:
+        return LoginName("email", normalize_email(value) or value.lower())
+    if phone := normalize_phone(value):
+        return LoginName("phone", phone)
+    return LoginName("username", value.lower())

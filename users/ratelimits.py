@@ -21,21 +21,42 @@ from project.exceptions import RateLimited
 logger = logging.getLogger(__name__)
 
 
+# The key of requests without a usable client address (a server behind a unix socket leaves
+# REMOTE_ADDR empty): they share one bucket rather than fail, since they cannot be told apart.
+UNKNOWN_CLIENT = "0.0.0.0"  # noqa: S104 - a rate-limit key, not an address to bind
+_warned_unknown_client = False
+
+
+def _address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client address. With TRUSTED_PROXY_COUNT = n, the nth address from the right of
     X-Forwarded-For (the one our own proxies saw); addresses further left are the client's
-    word and are never trusted, so rotating them changes nothing."""
-    remote = request.META.get("REMOTE_ADDR", "")
+    word and are never trusted, so rotating them changes nothing. UNKNOWN_CLIENT when there is
+    no address at all."""
     hops = settings.TRUSTED_PROXY_COUNT
-    if hops <= 0:
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    if len(forwarded) < hops:
-        return remote
-    try:
-        return str(ipaddress.ip_address(forwarded[-hops]))
-    except ValueError:
-        return remote
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops and (address := _address(forwarded[-hops])):
+            return address
+    remote = request.META.get("REMOTE_ADDR") or ""
+    address = _address(remote)
+    if address is None:
+        global _warned_unknown_client
+        if not _warned_unknown_client:
+            _warned_unknown_client = True
+            logger.warning(
+                "REMOTE_ADDR %r is not an IP address: clients without one share the rate limits of %s",
+                remote[:64],
+                UNKNOWN_CLIENT,
+            )
+        return UNKNOWN_CLIENT
+    return address
 
 
 # The key of rules counted per client address; any other key is a normalized identifier.

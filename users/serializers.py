@@ -1,5 +1,6 @@
 """Input and output serializers, one small pair per endpoint, on plain ``serializers.Serializer``."""
 
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from notifications.models import Channel, DeliveryStatus
 from users.identifiers import normalize_phone, parse_identifier
 from users.models import AuthStatus, AuthType, Gender
 
@@ -120,6 +122,7 @@ class ProfileInput(serializers.Serializer):
     def validate_username(self, value: str) -> str:
         # Login takes a username, an e-mail address or a phone number in one field: a username that
         # reads as either would shadow somebody's address or number.
+        value = unicodedata.normalize("NFKC", value)  # full-width and plain letters are one name
         if "@" in value or normalize_phone(value) is not None or value.isdigit():
             raise serializers.ValidationError("A username cannot be an e-mail address or a phone number.")
         return value
@@ -171,9 +174,9 @@ class RefreshInput(serializers.Serializer):
 
 
 class DeliveryStatusOutput(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=["email", "sms"])
+    channel = serializers.ChoiceField(choices=Channel.choices)
     recipient = serializers.CharField(source="recipient_masked", help_text="Masked address or number.")
-    status = serializers.ChoiceField(choices=["queued", "sent", "delivered", "failed", "undelivered"])
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
     attempts = serializers.IntegerField()
     detail = serializers.SerializerMethodField()
     updated_at = serializers.DateTimeField()

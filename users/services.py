@@ -19,20 +19,21 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from phonenumbers import PhoneNumberType
 from redis.exceptions import RedisError
 from rest_framework import status
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, TokenError
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from notifications.models import Channel
 from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION_CODE, delivery_enqueue
-from project.exceptions import ApplicationError, RateLimited, ServiceUnavailable
+from project.exceptions import ApplicationError, RateLimited
 from project.masking import mask_recipient
 from users.codes import CheckResult, Issued, code_check, code_issue, code_revoke
-from users.identifiers import Identifier, normalize_email, normalize_phone
+from users.identifiers import Identifier, LoginName, login_name
 from users.models import AuthStatus, AuthType, User
 from users.ratelimits import ratelimit_check, ratelimit_hit
 from users.tokens import STAGE_NEW, STAGE_VERIFIED, DecoySignup, RotatingRefreshToken, SignupToken
@@ -121,102 +122,97 @@ def _pending_account(identifier: Identifier) -> User:
 _SMS_LINE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
+def _sms_refused() -> SmsUnavailable:
+    # One generic refusal whatever the reason, so that the rules cannot be probed one by one.
+    return SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
+
+
 def _sms_guard(number: str) -> None:
     """Refuse SMS that look like pumping before anything is written or sent: countries outside the
-    allowlist, numbers that cannot receive SMS, bursts to one number range, and any SMS once the
-    day's budget is spent. The client sees one generic refusal whatever the reason."""
+    allowlist, line types that cannot receive SMS (fixed-line, toll-free, premium-rate...), bursts
+    to one number range, and any SMS once the day's budget is spent. Every sign-up or resend to a
+    number counts, even one the resend cooldown then keeps from sending: the budget errs on the
+    safe side, and nothing is written before the guard has passed."""
     parsed = phonenumbers.parse(number)
     allowed = settings.SMS_ALLOWED_COUNTRIES
     if allowed and phonenumbers.region_code_for_number(parsed) not in allowed:
-        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
+        raise _sms_refused()
     if phonenumbers.number_type(parsed) not in _SMS_LINE_TYPES:
-        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
+        raise _sms_refused()
     try:
         ratelimit_hit(None, "sms_prefix", number[:-3])
     except RateLimited:
         logger.warning("SMS refused: burst to number range %s", mask_recipient(number))
-        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]}) from None
+        raise _sms_refused() from None
     try:
         ratelimit_hit(None, "sms_daily_budget", "all")
     except RateLimited:
         logger.error("SMS daily budget spent: new SMS are refused until the window ends")
-        raise SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]}) from None
+        raise _sms_refused() from None
 
 
-def _issue_and_send(
-    *,
-    purpose: str,
-    code_subject: str,
-    delivery_subject: uuid.UUID,
-    channel: str,
-    recipient: str | None,
-    template: str,
-    include_code: bool = True,
-) -> Issued:
-    """Issue a code and queue its message (none when ``recipient`` is None). If the message cannot
-    be queued, the code and its cooldown are forgotten so that the client can simply retry."""
-    issued = code_issue(purpose=purpose, subject=code_subject)
+def _issue_and_send(*, subject: uuid.UUID, kind: str, recipient: str | None, notice: bool) -> Issued:
+    """Issue a sign-up code for ``subject`` and queue its message to ``recipient``: the code itself,
+    or, for a decoy (``notice``), a notice to the owner of the finished account without the code.
+    Nothing is queued during the resend cooldown, or without a recipient. If the message cannot be
+    queued, the code and its cooldown are forgotten so that the client can simply retry."""
+    issued = code_issue(purpose=PURPOSE_SIGNUP, subject=str(subject))
     if issued.code is None or recipient is None:
         return issued
     try:
         delivery_enqueue(
-            subject=delivery_subject,
-            channel=channel,
+            subject=subject,
+            channel=_channel(kind),
             recipient=recipient,
-            purpose=purpose,
-            template=template,
-            code=issued.code if include_code else None,
+            purpose=PURPOSE_SIGNUP_NOTICE if notice else PURPOSE_SIGNUP,
+            template=TEMPLATE_SIGNUP_NOTICE if notice else TEMPLATE_VERIFICATION_CODE,
+            code=None if notice else issued.code,
         )
-    except ServiceUnavailable:
-        code_revoke(purpose=purpose, subject=code_subject)
+    except Exception:
+        code_revoke(purpose=PURPOSE_SIGNUP, subject=str(subject))
         raise
     return issued
 
 
-def _decoy_subject(user: User) -> uuid.UUID:
+def _decoy_key(owner_pk: uuid.UUID) -> str:
+    return f"signup-decoy:{owner_pk}"
+
+
+def _decoy_owner_key(decoy: uuid.UUID) -> str:
+    return f"signup-decoy-owner:{decoy}"
+
+
+def _decoy_for(owner: User) -> uuid.UUID:
     """The decoy id that stands for a finished account in sign-up answers. It stays the same for as
     long as a pending account would keep its id, so repeated sign-ups look alike in both cases."""
+    timeout = settings.SIGNUP_ABANDON_HOURS * 3600
     fresh = str(uuid.uuid4())
-    stored = cache.get_or_set(f"signup-decoy:{user.pk}", fresh, timeout=settings.SIGNUP_ABANDON_HOURS * 3600)
-    return uuid.UUID(str(stored or fresh))
+    decoy = str(cache.get_or_set(_decoy_key(owner.pk), fresh, timeout=timeout) or fresh)
+    if decoy == fresh:
+        cache.set(_decoy_owner_key(uuid.UUID(decoy)), str(owner.pk), timeout=timeout)
+    return uuid.UUID(decoy)
+
+
+def _decoy_owner(decoy: uuid.UUID) -> User | None:
+    owner_pk = cache.get(_decoy_owner_key(decoy))
+    return User.objects.filter(pk=owner_pk).first() if owner_pk else None
 
 
 def user_signup(*, identifier: Identifier) -> SignupResult:
     """Create or reuse a pending account and send it a code.
 
-    An identifier that belongs to a finished account gets the same answer, but its owner receives a
-    notice instead of a code and the returned token is a decoy that nothing can complete.
+    An identifier that belongs to a finished account gets the same answer through the same steps,
+    but its owner receives a notice instead of a code and the returned token is a decoy that
+    nothing can complete.
     """
     if not identifier.is_email:
         _sms_guard(identifier.value)
     user = _pending_account(identifier)
-    channel = _channel(identifier.kind)
-    if user.auth_status == AuthStatus.DONE:
-        decoy = _decoy_subject(user)
-        # The decoy gets a code that is never sent, so that its verify answers look real.
-        code_issue(purpose=PURPOSE_SIGNUP, subject=str(decoy))
-        _issue_and_send(
-            purpose=PURPOSE_SIGNUP_NOTICE,
-            code_subject=str(user.id),
-            delivery_subject=decoy,
-            channel=channel,
-            recipient=identifier.value,
-            template=TEMPLATE_SIGNUP_NOTICE,
-            include_code=False,
-        )
-        logger.info("sign-up for an existing account %s: notice sent", mask_recipient(identifier.value))
-        return SignupResult(str(SignupToken.for_subject(decoy, stage=STAGE_NEW)), identifier.kind, AuthStatus.NEW)
-
-    _issue_and_send(
-        purpose=PURPOSE_SIGNUP,
-        code_subject=str(user.id),
-        delivery_subject=user.id,
-        channel=channel,
-        recipient=identifier.value,
-        template=TEMPLATE_VERIFICATION_CODE,
-    )
-    logger.info("sign-up %s for %s", user.id, mask_recipient(identifier.value))
-    return SignupResult(str(SignupToken.for_subject(user.id, stage=STAGE_NEW)), user.auth_type, AuthStatus.NEW)
+    finished = user.auth_status == AuthStatus.DONE
+    subject = _decoy_for(user) if finished else user.id
+    _issue_and_send(subject=subject, kind=identifier.kind, recipient=identifier.value, notice=finished)
+    logger.info("sign-up %s for %s", subject, mask_recipient(identifier.value))
+    return SignupResult(str(SignupToken.for_subject(subject, stage=STAGE_NEW)), identifier.kind, AuthStatus.NEW)
 
 
 def user_verify(*, account: User | DecoySignup, code: str) -> str:
@@ -236,20 +232,17 @@ def user_verify(*, account: User | DecoySignup, code: str) -> str:
 
 
 def user_resend_code(*, account: User | DecoySignup) -> int:
-    """Replace the current code with a new one and send it; returns the cooldown in seconds."""
-    is_decoy = isinstance(account, DecoySignup)
-    if not is_decoy and account.auth_type == AuthType.PHONE:
-        _sms_guard(account.phone_number)
-    issued = _issue_and_send(
-        purpose=PURPOSE_SIGNUP,
-        code_subject=str(account.id),
-        delivery_subject=account.id,
-        channel=Channel.SMS if is_decoy else _channel(account.auth_type),
-        recipient=None if is_decoy else _recipient(account),
-        template=TEMPLATE_VERIFICATION_CODE,
-    )
+    """Replace the current code with a new one and send it (a decoy's owner gets the notice again);
+    returns the cooldown in seconds."""
+    decoy = isinstance(account, DecoySignup)
+    reached = _decoy_owner(account.id) if decoy else account
+    recipient = _recipient(reached) if reached is not None else None
+    kind = reached.auth_type if reached is not None else AuthType.EMAIL
+    if recipient is not None and kind == AuthType.PHONE:
+        _sms_guard(recipient)
+    issued = _issue_and_send(subject=account.id, kind=kind, recipient=recipient, notice=decoy)
     if issued.code is None:
-        raise RateLimited("Wait before asking for another code.", retry_after=issued.retry_after)
+        raise RateLimited(retry_after=issued.retry_after)
     return issued.retry_after
 
 
@@ -317,38 +310,27 @@ def user_update_profile(*, user: User, data: dict[str, Any], signup_stage: str |
     return locked
 
 
-def _login_candidate(user_input: str) -> User | None:
-    """The one account ``user_input`` names: an e-mail address, else a phone number, else a
-    username (usernames can be neither, so the three never shadow each other)."""
-    user_input = user_input.strip()
-    if "@" in user_input:
-        query = Q(email=normalize_email(user_input) or user_input.lower())
-    elif phone := normalize_phone(user_input):
-        query = Q(phone_number=phone)
-    else:
-        query = Q(username__iexact=user_input)
-    return User.objects.filter(query).first()
+def _login_candidate(name: LoginName) -> User | None:
+    """The one account a login name designates (usernames can be neither an e-mail address nor a
+    phone number, so the three never shadow each other)."""
+    lookup = {"email": "email", "phone": "phone_number", "username": "username__iexact"}[name.kind]
+    return User.objects.filter(**{lookup: name.value}).first()
 
 
 # Hashed once per process; checked against for unknown users so that they cost the same time.
 _dummy_hash: str | None = None
 
 
-def _login_throttle_key(user: User | None, user_input: str) -> str:
-    # Per account when it exists, else per what was typed: unknown and known names are limited
-    # alike, so the limit reveals nothing either.
-    if user is not None:
-        return str(user.pk)
-    return normalize_email(user_input) or normalize_phone(user_input) or user_input.strip().lower()
-
-
-def user_login(*, user_input: str, password: str) -> dict[str, str]:
-    """Check the credentials and issue a token pair. Every failure is the same 401, and costs the
-    same password hash; failures slow the account down for a while (login_account_failures)."""
+def user_login(*, user_input: str, password: str, client_address: str) -> dict[str, str]:
+    """Check the credentials and issue a token pair. Every failure is the same 401 and costs the
+    same password hash. Failures slow down further tries of that name from that address for a
+    while (login_account_failures): keyed on what was typed, not on the account, so the limit
+    neither locks the owner out from elsewhere nor tells which names belong to one account."""
     global _dummy_hash
-    user = _login_candidate(user_input)
-    throttle_key = _login_throttle_key(user, user_input)
+    name = login_name(user_input)
+    throttle_key = f"{name.kind}:{name.value}|{client_address}"
     ratelimit_check(None, "login_account_failures", throttle_key)
+    user = _login_candidate(name)
     if user is None:
         _dummy_hash = _dummy_hash or make_password("not the password")
         check_password(password, _dummy_hash)
@@ -382,20 +364,24 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     except TokenError as exc:
         raise RefreshTokenInvalid() from exc
     jti = token.get("jti")
-    user = User.objects.filter(pk=token.get("user_id")).first()
-    outstanding = OutstandingToken.objects.filter(jti=jti).first()
-    if user is None or outstanding is None or not user.is_active or user.auth_status != AuthStatus.DONE:
+    outstanding = OutstandingToken.objects.select_related("user").filter(jti=jti).first()
+    user = outstanding.user if outstanding is not None else None
+    if user is None or str(user.pk) != str(token.get("user_id")):
         raise RefreshTokenInvalid()
+    if not user.is_active or user.auth_status != AuthStatus.DONE:
+        raise RefreshTokenInvalid()
+    if token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+        raise RefreshTokenInvalid()  # issued before a password change: revoked, not stolen
     try:
         with transaction.atomic():
             BlacklistedToken.objects.create(token=outstanding)
+            new = RefreshToken.for_user(user)
     except IntegrityError:
         if cache.get(_logged_out_key(jti)) or _rotated_moments_ago(outstanding):
             raise RefreshTokenInvalid() from None
         revoked = user_revoke_refresh_tokens(user=user)
         logger.warning("refresh token reuse for user %s: %d tokens revoked", user.id, revoked)
         raise RefreshTokenInvalid() from None
-    new = RefreshToken.for_user(user)
     return {"access": str(new.access_token), "refresh": str(new)}
 
 
@@ -438,7 +424,8 @@ def _logged_out_key(jti: str) -> str:
 def user_remove_abandoned_signups() -> int:
     """Delete sign-ups never completed within SIGNUP_ABANDON_HOURS; returns how many."""
     cutoff = timezone.now() - timedelta(hours=settings.SIGNUP_ABANDON_HOURS)
-    deleted, _ = User.objects.exclude(auth_status=AuthStatus.DONE).filter(date_joined__lt=cutoff).delete()
+    abandoned = User.objects.exclude(auth_status=AuthStatus.DONE).filter(date_joined__lt=cutoff, is_staff=False)
+    deleted, _ = abandoned.delete()
     if deleted:
         logger.info("removed %d abandoned sign-ups", deleted)
     return deleted

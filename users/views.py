@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from notifications.services import delivery_latest
 from users import services
 from users.models import AuthStatus
-from users.ratelimits import BY_IP, ratelimit_hit
+from users.ratelimits import BY_IP, client_ip, ratelimit_hit
 from users.serializers import (
     DeliveryStatusOutput,
     DetailOutput,
@@ -30,7 +30,7 @@ from users.serializers import (
     VerifyInput,
     VerifyOutput,
 )
-from users.tokens import SignupOrAccessAuthentication, SignupToken, SignupTokenAuthentication
+from users.tokens import STAGE_VERIFIED, SignupOrAccessAuthentication, SignupToken, SignupTokenAuthentication
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -96,11 +96,10 @@ class NewVerifyView(APIView):
     def get(self, request: Request) -> Response:
         ratelimit_hit(request, "resend_account", str(request.user.id))
         retry_after = services.user_resend_code(account=request.user)
-        body = {
-            "detail": "A new code has been sent.",
-            "auth_status": request.user.auth_status,
-            "retry_after": retry_after,
-        }
+        # The status the token stands for, not the account's: a stranger's sign-up for an address its
+        # owner already verified must not learn that.
+        status_ = AuthStatus.CODE_VERIFIED if request.auth.get("stage") == STAGE_VERIFIED else AuthStatus.NEW
+        body = {"detail": "A new code has been sent.", "auth_status": status_, "retry_after": retry_after}
         return Response(ResendOutput(body).data)
 
 
@@ -131,6 +130,7 @@ class ChangeUserInfoView(APIView):
         summary="Complete or change the profile (sign-up token after verify, or access token)",
     )
     def patch(self, request: Request) -> Response:
+        ratelimit_hit(request, "profile_account", str(request.user.id))
         data = ProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
         stage = request.auth.get("stage") if isinstance(request.auth, SignupToken) else None
@@ -162,7 +162,7 @@ class LoginView(APIView):
         ratelimit_hit(request, "login_ip", BY_IP)
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens = services.user_login(**data.validated_data)
+        tokens = services.user_login(**data.validated_data, client_address=client_ip(request))
         return Response(LoginOutput({**tokens, "auth_status": AuthStatus.DONE}).data)
 
 

@@ -133,8 +133,9 @@ RATE_LIMITS = {
     "resend_account": "5/h",  # new codes for one sign-up, on top of the per-code cooldown
     "verify_ip": "30/10m",  # code guesses from one client address (each code also dies after 5)
     "login_ip": "30/m",  # login attempts from one client address
-    "login_account_failures": "10/15m",  # failed logins for one account; slows, never locks for good
+    "login_account_failures": "10/15m",  # failed logins for one name from one address; slows, never locks
     "refresh_ip": "60/m",  # token refreshes from one client address
+    "profile_account": "30/h",  # profile changes of one account (bounds old-password guessing)
     "sms_prefix": "10/h",  # SMS to numbers equal but for their last three digits (SMS pumping)
     "sms_daily_budget": "1000/d",  # all SMS in a day: the breaker refuses new SMS until the window ends
 }
@@ -157,6 +158,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "project.exceptions.exception_handler",
+    # ASCII-only JSON: input echoed in an error message (a lone surrogate, say) can always be encoded.
+    "UNICODE_JSON": False,
     "UNAUTHENTICATED_USER": None,
 }
 # Request bodies larger than this are refused with 413 before they are parsed.
@@ -203,28 +206,36 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# A send never runs away: soft limit raises inside the task, hard limit kills it. The hard limit
+# is also the lease of a delivery claim, so it must stay below the visibility timeout.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=45)
+# Retries of transient delivery failures: exponential backoff with jitter from this base (retry n,
+# counted from 0, waits at most base * 2**n), and never past the code's expiry.
+DELIVERY_MAX_RETRIES = env.int("DELIVERY_MAX_RETRIES", default=5)
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=2.0)
 # Reliability. A task is acknowledged only after it ran, so a worker killed mid-task leaves it in
 # the broker for redelivery; the delivery claim (notifications/services.py) keeps that from
 # sending a code twice. A lost child process is requeued at once (reject on worker lost); a whole
-# worker killed leaves its tasks unacknowledged until the visibility timeout. That timeout is
-# longer than any retry countdown (retries never reach past the code's expiry, so the code TTL
-# plus a minute), or a retry waiting in a worker would be handed out twice, and as short as that
-# allows, so that a code lost with a dead worker comes back while it can still be used.
+# worker killed leaves its tasks unacknowledged until the visibility timeout. A live worker keeps
+# a task unacknowledged at most for the longest retry countdown plus one attempt (the hard time
+# limit), so the timeout is that plus a minute (169 s by default): any shorter and a retry waiting
+# in a worker would be handed out twice; any longer and a task lost with a dead worker would come
+# back after its code (sealed with VERIFICATION_CODE_TTL at sign-up) had expired.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=VERIFICATION_CODE_TTL + 60),
+    "visibility_timeout": env.int(
+        "CELERY_VISIBILITY_TIMEOUT",
+        default=int(DELIVERY_RETRY_BASE_SECONDS * 2**DELIVERY_MAX_RETRIES) + CELERY_TASK_TIME_LIMIT + 60,
+    ),
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a web request gives up fast when the broker is down: the API answers 503.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-# A send never runs away: soft limit raises inside the task, hard limit kills it. The hard limit
-# is also the lease of a delivery claim, so it must stay below the visibility timeout.
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=45)
 # Task events for Flower.
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
@@ -262,10 +273,6 @@ TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10.0)
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 # Twilio calls this URL with delivery status updates (the status-callback endpoint); empty: off.
 TWILIO_STATUS_CALLBACK_URL = env("TWILIO_STATUS_CALLBACK_URL", default="")
-# Retries of transient delivery failures: exponential backoff with jitter from this base, and
-# never past the code's expiry.
-DELIVERY_MAX_RETRIES = env.int("DELIVERY_MAX_RETRIES", default=5)
-DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=2.0)
 # Domain bound to the code by the WebOTP line at the end of each SMS ("@domain #123456").
 WEBOTP_DOMAIN = env("WEBOTP_DOMAIN", default="localhost")
 

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import SIMPLE_JWT, env
+from project.settings.base import EMAIL_BACKEND, SIMPLE_JWT, SMS_BACKEND, env
 
 DEBUG = False
 
@@ -19,9 +19,25 @@ SECRET_KEY = _required_secret("SECRET_KEY")
 SIMPLE_JWT["SIGNING_KEY"] = _required_secret("JWT_SIGNING_KEY")
 if SIMPLE_JWT["SIGNING_KEY"] == SECRET_KEY:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
-for _name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
+# TRUSTED_PROXY_COUNT has a default (0), but production assumes a proxy (SECURE_PROXY_SSL_HEADER
+# below), and behind one the default would put every client in the proxy's rate-limit buckets.
+for _name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"):
     if not env(_name, default=""):
         raise ImproperlyConfigured(f"{_name} must be set in production.")
+
+# The development senders (the defaults) would print codes in clear into the logs, keep them in
+# memory, write them to files or drop them.
+_DEVELOPMENT_SENDERS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "notifications.channels.ConsoleSms",
+    "notifications.channels.LocmemSms",
+)
+for _name, _sender in (("EMAIL_BACKEND", EMAIL_BACKEND), ("SMS_BACKEND", SMS_BACKEND)):
+    if not _sender or _sender in _DEVELOPMENT_SENDERS:
+        raise ImproperlyConfigured(f"{_name} must be a real sender in production, not {_sender!r}.")
 
 CELERY_TASK_ALWAYS_EAGER = False
 

@@ -122,7 +122,9 @@ def test_lone_surrogate_in_a_string_is_refused(api, endpoint):
     assert_error(response, 400, "invalid", fields=(field,))
 
 
-@pytest.mark.parametrize("field", ["password", "confirm_password", "old_password", "username", "first_name"])
+@pytest.mark.parametrize(
+    "field", ["password", "confirm_password", "old_password", "username", "first_name", "bio", "gender"]
+)
 def test_lone_surrogate_in_any_profile_field_is_refused(api, verified, field):
     token = verified()
     body = json.dumps({"username": "jane", "password": "Corr3ct-Horse-Battery", field: "ab\ud800cd"})
@@ -196,3 +198,13 @@ def test_unexpected_crash_answers_500_in_the_error_shape(api, monkeypatch):
 
     assert_error(response, 500, "server_error")
     assert "boom" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/user/signup", "/user/login"])
+def test_paths_without_the_trailing_slash_reach_the_endpoint(api, path):
+    body = {"email_phone_number": "jane@example.com"} if "signup" in path else {"user_input": "x", "password": "y"}
+
+    response = api.post(path, body)
+
+    assert response.status_code in (201, 401)
+    assert response.json()["code" if response.status_code == 401 else "auth_status"]

@@ -1,5 +1,7 @@
 """GET /user/new-verify/: a new code replaces the previous one, after a resend cooldown."""
 
+import re
+
 import pytest
 from django.core import mail
 from django_redis import get_redis_connection
@@ -98,7 +100,7 @@ def test_new_verify_refuses_a_normal_access_token(api, user, tokens):
     assert_error(api.bearer(tokens["access"]).get("/user/new-verify/"), 401, "token_not_valid")
 
 
-def test_new_verify_for_finished_account_sends_nothing(api, no_cooldown):
+def test_new_verify_for_finished_account_sends_the_owner_a_notice_and_no_code(api, no_cooldown):
     UserFactory(email="done@example.com")
     token = api.post("/user/signup/", {"email_phone_number": "done@example.com"}).json()["access"]
     mail.outbox.clear()
@@ -106,4 +108,30 @@ def test_new_verify_for_finished_account_sends_nothing(api, no_cooldown):
     response = api.bearer(token).get("/user/new-verify/")
 
     assert response.status_code == 200  # looks like any other sign-up
-    assert mail.outbox == []
+    assert [message.to for message in mail.outbox] == [["done@example.com"]]
+    assert "tried to sign up" in mail.outbox[0].subject
+    assert not re.search(r"\b\d{6}\b", mail.outbox[0].body)
+
+
+def test_new_verify_within_cooldown_does_not_say_which_limit_fired(api, signup, settings):
+    token = signup()
+
+    cooldown = api.bearer(token).get("/user/new-verify/")
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "resend_account": "1/h"}
+    api.bearer(token).get("/user/new-verify/")
+    rule = api.bearer(token).get("/user/new-verify/")
+
+    assert cooldown.status_code == rule.status_code == 429
+    assert cooldown.json() == rule.json()
+
+
+def test_new_verify_answers_new_to_a_stranger_whose_sign_up_the_owner_already_verified(
+    api, no_cooldown, verified, signup
+):
+    verified()  # the owner of jane@example.com verified, and has not finished the profile yet
+    stranger = signup()  # someone else signs up with the same address
+
+    response = api.bearer(stranger).get("/user/new-verify/")
+
+    assert response.status_code == 200
+    assert response.json()["auth_status"] == "new"

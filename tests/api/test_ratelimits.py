@@ -25,6 +25,7 @@ RULES = (
     "login_ip",
     "login_account_failures",
     "refresh_ip",
+    "profile_account",
     "sms_prefix",
     "sms_daily_budget",
 )
@@ -218,18 +219,40 @@ def test_failed_logins_slow_the_account_down_then_the_right_password_gets_429(ap
     assert_rate_limited(limited, window=3600)
 
 
-def test_failed_login_limit_counts_per_account_whatever_name_is_typed(api, rates):
+def test_failed_login_limit_counts_per_name_typed_and_client_address(api, rates):
     rates(login_account_failures="3/h", login_ip="100/h")
     PhoneUserFactory(username="jane", email="jane@example.com", phone_number="+12025550143")
     other = UserFactory()
 
-    for typed in ("jane", "JANE@example.com", "+12025550143"):
+    for typed in ("jane", "JANE", " jane "):  # one name however it is written
         assert login(api, typed, "wrong").status_code == 401
-    limited = login(api, "jane@example.com")
+    limited = login(api, "jane")
 
     assert_rate_limited(limited, window=3600)
     # Another account is not slowed down.
     assert login(api, other.username).status_code == 200
+
+
+def test_failed_logins_from_elsewhere_never_lock_the_owner_out(api, rates):
+    rates(login_account_failures="3/h", login_ip="100/h")
+    UserFactory(username="jane", email="jane@example.com")
+
+    for _ in range(5):
+        login(api, "jane", "wrong", REMOTE_ADDR="203.0.113.9")  # an attacker's address
+
+    assert login(api, "jane", REMOTE_ADDR="198.51.100.7").status_code == 200
+
+
+def test_failed_login_limit_does_not_link_the_names_of_one_account(api, rates):
+    # Failures as "jane" must not slow down "jane@example.com": if they did, the 429 would tell a
+    # stranger that the two names belong to one account.
+    rates(login_account_failures="3/h", login_ip="100/h")
+    UserFactory(username="jane", email="jane@example.com")
+    for _ in range(3):
+        login(api, "jane", "wrong")
+
+    assert login(api, "jane@example.com", "wrong").status_code == 401
+    assert login(api, "nobody@example.com", "wrong").status_code == 401
 
 
 def test_successful_logins_do_not_count_as_failures(api, rates, user):
@@ -363,6 +386,18 @@ def test_a_rule_set_to_empty_is_off(api, rates):
     rates(signup_ip="", signup_identifier="")
 
     assert all(signup(api, EMAIL).status_code == 201 for _ in range(25))
+
+
+def test_profile_changes_are_limited_per_account(api, rates, tokens):
+    # A stolen access token cannot guess old_password without end.
+    rates(profile_account="2/h")
+    api.bearer(tokens["access"])
+    change = {"password": "N3w-pass-phrase!", "confirm_password": "N3w-pass-phrase!", "old_password": "guess"}
+
+    for _ in range(2):
+        assert api.patch("/user/change-user-info/", change).status_code == 400
+
+    assert_rate_limited(api.patch("/user/change-user-info/", change), window=3600)
 
 
 # --- configuration ---------------------------------------------------------------------------

@@ -182,3 +182,14 @@ def test_repeated_signup_for_finished_account_sends_one_notice_per_cooldown(api)
         assert api.post("/user/signup/", {"email_phone_number": "done@example.com"}).status_code == 201
 
     assert len(mail.outbox) == 1
+
+
+def test_signup_with_a_long_but_valid_domain_is_recorded_masked(api):
+    address = f"jane@mail.{'a' * 60}.{'b' * 60}.co.uk"
+
+    response = api.post("/user/signup/", {"email_phone_number": address})
+
+    assert response.status_code == 201, response.content
+    from notifications.models import Delivery
+
+    assert Delivery.objects.get().recipient_masked == f"j***@mail.{'a' * 60}.{'b' * 60}.co.uk"

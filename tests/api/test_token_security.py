@@ -442,3 +442,18 @@ def test_reuse_after_the_grace_period_revokes_the_family(api, user, settings):
 
     assert_error(refresh_with(api, laptop["refresh"]), 401, "token_not_valid")
     assert_token_refused(refresh_with(api, rotated["refresh"]))
+
+
+def test_refresh_token_from_before_a_password_change_is_refused_without_revoking_the_new_session(api, user, settings):
+    settings.REFRESH_REUSE_GRACE_SECONDS = 0
+    stale = login(api)  # another device, before the change
+    fresh = login(api)
+    api.bearer(fresh["access"]).patch(
+        "/user/change-user-info/",
+        {"old_password": PASSWORD, "password": "An0ther-pass-phrase", "confirm_password": "An0ther-pass-phrase"},
+    )
+    api.bearer(None)
+    after = api.post("/user/login/", {"user_input": "jane", "password": "An0ther-pass-phrase"}).json()
+
+    assert_error(refresh_with(api, stale["refresh"]), 401, "token_not_valid")
+    assert refresh_with(api, after["refresh"]).status_code == 200  # not taken for a stolen token

@@ -322,3 +322,14 @@ def wait_for_answer(url: str, process: Process, timeout: float = 30.0, **kwargs)
 
     wait_until(answered, timeout, f"{process.name} to answer {url}", interval=0.1)
     return answers[-1]
+
+
+def test_the_image_never_copies_secrets_the_host_venv_or_git():
+    # The Dockerfile's `COPY . .` takes everything the build context holds but .dockerignore.
+    ignored = {
+        line.strip().strip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    assert {".env", ".venv", ".git"} <= ignored
+    assert "COPY . ." in (ROOT / "Dockerfile").read_text()

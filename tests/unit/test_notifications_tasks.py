@@ -108,12 +108,16 @@ def test_delivery_tasks_are_acknowledged_late_and_keep_no_result():
     assert app.conf.result_backend is None
 
 
-def test_the_broker_waits_longer_than_any_retry_and_any_attempt():
+def test_the_broker_waits_longer_than_any_retry_and_any_attempt_but_not_as_long_as_a_code_lives():
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    # A retry waits at most until the code expires; a longer countdown would be handed out twice.
-    assert visibility > settings.VERIFICATION_CODE_TTL
+    # A retry waiting in a worker is unacknowledged: a countdown longer than the visibility timeout
+    # would be handed out twice. The nth retry waits at most base * 2**n, n < DELIVERY_MAX_RETRIES.
+    longest_countdown = settings.DELIVERY_RETRY_BASE_SECONDS * 2**settings.DELIVERY_MAX_RETRIES
+    assert visibility > longest_countdown + settings.CELERY_TASK_TIME_LIMIT
     # An attempt (and so a delivery claim) never outlives the hard time limit.
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT < visibility
+    # A task of a worker killed outright comes back while its code can still be used.
+    assert visibility < settings.VERIFICATION_CODE_TTL
 
 
 def test_workers_send_task_events_for_flower():

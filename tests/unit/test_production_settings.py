@@ -20,6 +20,9 @@ REQUIRED = {
     "DATABASE_URL": "postgres:///test",
     "REDIS_URL": "redis://127.0.0.1:6379/13",
     "ALLOWED_HOSTS": "api.example.com",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "SMS_BACKEND": "notifications.channels.TwilioSms",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 # name -> (environment changes, expected exit, text expected in the output)
@@ -38,6 +41,27 @@ CASES = {
     "missing DATABASE_URL": ({"DATABASE_URL": None}, 1, "DATABASE_URL"),
     "missing REDIS_URL": ({"REDIS_URL": ""}, 1, "REDIS_URL"),
     "missing ALLOWED_HOSTS": ({"ALLOWED_HOSTS": ""}, 1, "ALLOWED_HOSTS"),
+    # Senders that would print codes in clear into the logs (or drop them) are refused.
+    "empty EMAIL_BACKEND": ({"EMAIL_BACKEND": ""}, 1, "EMAIL_BACKEND"),
+    "console EMAIL_BACKEND (the default)": (
+        {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
+        1,
+        "EMAIL_BACKEND",
+    ),
+    "locmem EMAIL_BACKEND": ({"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}, 1, "EMAIL_BACKEND"),
+    "dummy EMAIL_BACKEND": ({"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}, 1, "EMAIL_BACKEND"),
+    "filebased EMAIL_BACKEND": (
+        {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"},
+        1,
+        "EMAIL_BACKEND",
+    ),
+    "missing SMS_BACKEND (console)": ({"SMS_BACKEND": None}, 1, "SMS_BACKEND"),
+    "console SMS_BACKEND": ({"SMS_BACKEND": "notifications.channels.ConsoleSms"}, 1, "SMS_BACKEND"),
+    "locmem SMS_BACKEND": ({"SMS_BACKEND": "notifications.channels.LocmemSms"}, 1, "SMS_BACKEND"),
+    "empty SMS_BACKEND": ({"SMS_BACKEND": ""}, 1, "SMS_BACKEND"),
+    # Behind the proxy production assumes, the default 0 would put every client in one bucket.
+    "missing TRUSTED_PROXY_COUNT": ({"TRUSTED_PROXY_COUNT": None}, 1, "TRUSTED_PROXY_COUNT"),
+    "no proxy, said explicitly": ({"TRUSTED_PROXY_COUNT": "0"}, 0, "no issues"),
     # The check itself has teeth: a deployment setting turned off fails it at WARNING level.
     "HSTS turned off": ({"SECURE_HSTS_SECONDS": "0"}, 1, "security.W004"),
     "HTTPS redirect turned off": ({"SECURE_SSL_REDIRECT": "False"}, 1, "security.W008"),

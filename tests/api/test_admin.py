@@ -1,0 +1,97 @@
+"""Accounts created in the Django admin are finished accounts: they log in through the API at once,
+with the right ``auth_type`` for the address or number they were given."""
+
+import pytest
+from django.test import Client
+
+from tests.api.conftest import EMAIL, PHONE
+from users.models import AuthStatus, AuthType, User
+
+ADD_URL = "/admin/users/user/add/"
+PASSWORD = "a long admin-made pass phrase"
+
+
+@pytest.fixture
+def admin_client(db) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser(username="root", email="root@example.com", password="x" * 20))
+    return client
+
+
+def admin_add(client: Client, **fields: str):
+    data = {"usable_password": "true", "password1": PASSWORD, "password2": PASSWORD, "_save": "Save", **fields}
+    return client.post(ADD_URL, data)
+
+
+def test_the_add_form_offers_email_and_phone_number(admin_client):
+    page = admin_client.get(ADD_URL).content.decode()
+
+    assert 'name="email"' in page
+    assert 'name="phone_number"' in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "login_with", "auth_type"),
+    [
+        ({"email": "Jane@Example.com"}, EMAIL, AuthType.EMAIL),
+        ({"phone_number": "(202) 555-0143"}, PHONE, AuthType.PHONE),
+        ({"email": EMAIL, "phone_number": PHONE}, PHONE, AuthType.EMAIL),
+    ],
+)
+def test_an_account_added_in_the_admin_is_finished_and_logs_in(admin_client, api, fields, login_with, auth_type):
+    response = admin_add(admin_client, username="jane", **fields)
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    user = User.objects.get(username="jane")
+    assert user.auth_status == AuthStatus.DONE
+    assert user.auth_type == auth_type
+    for user_input in ("jane", login_with):
+        login = api.post("/user/login/", {"user_input": user_input, "password": PASSWORD})
+        assert login.status_code == 200, login.content
+        assert login.json()["auth_status"] == "done"
+
+
+def test_the_admin_stores_the_address_and_number_in_canonical_form(admin_client):
+    admin_add(admin_client, username="jane", email=" Jane@Example.COM ", phone_number="(202) 555-0143")
+
+    user = User.objects.get(username="jane")
+    assert (user.email, user.phone_number) == (EMAIL, PHONE)
+
+
+def test_the_add_form_requires_a_username_and_refuses_bad_identifiers(admin_client):
+    no_username = admin_add(admin_client, email=EMAIL)
+    bad_phone = admin_add(admin_client, username="jane", phone_number="12")
+    bad_email = admin_add(admin_client, username="jane", email="not-an-address")
+
+    for response in (no_username, bad_phone, bad_email):
+        assert response.status_code == 200  # the form again, with its errors
+    assert not User.objects.exclude(username="root").exists()
+
+
+def test_the_add_form_refuses_an_address_taken_in_another_case(admin_client):
+    User.objects.create_user(username="first", email=EMAIL, password=PASSWORD)
+
+    response = admin_add(admin_client, username="second", email="JANE@example.com")
+
+    assert response.status_code == 200
+    assert not User.objects.filter(username="second").exists()
+
+
+def test_the_change_form_takes_a_blank_username_and_normalizes_identifiers(admin_client):
+    user = User.objects.create_user(username="jane", email=EMAIL, password=PASSWORD)
+    data = {
+        "username": "",
+        "email": "JANE@example.com",
+        "phone_number": "(202) 555-0143",
+        "auth_type": AuthType.EMAIL,
+        "auth_status": AuthStatus.DONE,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+
+    response = admin_client.post(f"/admin/users/user/{user.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    user.refresh_from_db()
+    assert (user.username, user.email, user.phone_number) == (None, EMAIL, PHONE)

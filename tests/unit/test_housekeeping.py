@@ -1,0 +1,46 @@
+"""Beat's housekeeping tasks: abandoned sign-ups are removed, nothing else is."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import PendingUserFactory, UserFactory
+from users.models import AuthStatus, User
+from users.tasks import flush_expired_tokens, remove_abandoned_signups
+
+pytestmark = pytest.mark.django_db
+
+
+def _aged(user: User, hours: int) -> User:
+    User.objects.filter(pk=user.pk).update(date_joined=timezone.now() - timedelta(hours=hours))
+    return user
+
+
+def test_abandoned_signups_older_than_the_setting_are_removed(settings):
+    settings.SIGNUP_ABANDON_HOURS = 72
+    old = _aged(PendingUserFactory(), 73)
+    old_verified = _aged(PendingUserFactory(auth_status=AuthStatus.CODE_VERIFIED), 100)
+    recent = _aged(PendingUserFactory(), 71)
+    finished = _aged(UserFactory(), 1000)
+    staff = _aged(PendingUserFactory(is_staff=True), 1000)
+
+    assert remove_abandoned_signups() == 2
+
+    remaining = set(User.objects.values_list("pk", flat=True))
+    assert remaining == {recent.pk, finished.pk, staff.pk}
+    assert old.pk not in remaining
+    assert old_verified.pk not in remaining
+
+
+def test_flush_expired_tokens_keeps_live_ones():
+    user = UserFactory()
+    live = RefreshToken.for_user(user)
+    expired = RefreshToken.for_user(user)
+    OutstandingToken.objects.filter(jti=expired["jti"]).update(expires_at=timezone.now() - timedelta(days=1))
+
+    flush_expired_tokens()
+
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live["jti"]]
