@@ -3,12 +3,10 @@
 The task runs in-process (eager), so each test sees the whole retry sequence synchronously.
 """
 
-import uuid
-
 import pytest
 
 from notifications.models import Channel, Delivery
-from notifications.services import TEMPLATE_VERIFICATION_CODE, delivery_enqueue
+from tests.support.deliveries import queue_code
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -21,17 +19,7 @@ def send_code(django_capture_on_commit_callbacks):
     """Queue a verification e-mail and run the (eager) task after commit; returns the record."""
 
     def _send(code: str = CODE, recipient: str = ADDRESS) -> Delivery:
-        with django_capture_on_commit_callbacks(execute=True):
-            delivery = delivery_enqueue(
-                subject=uuid.uuid4(),
-                channel=Channel.EMAIL,
-                recipient=recipient,
-                purpose="signup",
-                template=TEMPLATE_VERIFICATION_CODE,
-                code=code,
-            )
-        delivery.refresh_from_db()
-        return delivery
+        return queue_code(django_capture_on_commit_callbacks, channel=Channel.EMAIL, recipient=recipient, code=code)
 
     return _send
 

@@ -6,12 +6,11 @@ client's HTTP timeout is 1 s (the ``fake_twilio`` fixture).
 
 import re
 import time
-import uuid
 
 import pytest
 
 from notifications.models import Channel, Delivery
-from notifications.services import TEMPLATE_VERIFICATION_CODE, delivery_enqueue
+from tests.support.deliveries import queue_code
 from tests.support.fake_twilio import FROM_NUMBER
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -26,17 +25,7 @@ def send_code(django_capture_on_commit_callbacks):
     """Queue a verification SMS and run the (eager) task after commit; returns the record."""
 
     def _send(code: str = CODE, recipient: str = NUMBER) -> Delivery:
-        with django_capture_on_commit_callbacks(execute=True):
-            delivery = delivery_enqueue(
-                subject=uuid.uuid4(),
-                channel=Channel.SMS,
-                recipient=recipient,
-                purpose="signup",
-                template=TEMPLATE_VERIFICATION_CODE,
-                code=code,
-            )
-        delivery.refresh_from_db()
-        return delivery
+        return queue_code(django_capture_on_commit_callbacks, channel=Channel.SMS, recipient=recipient, code=code)
 
     return _send
 
