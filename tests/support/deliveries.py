@@ -2,7 +2,7 @@
 
 import uuid
 
-from notifications.models import Channel, Delivery
+from notifications.models import Delivery
 from notifications.services import TEMPLATE_VERIFICATION_CODE, delivery_enqueue
 
 
