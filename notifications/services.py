@@ -14,6 +14,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from cryptography.fernet import Fernet, InvalidToken
@@ -76,7 +77,7 @@ def delivery_enqueue(
     from notifications.tasks import deliver  # tasks import services; import here to avoid a cycle
 
     delivery = Delivery.objects.create(
-        subject=subject, channel=channel, recipient_masked=mask_recipient(recipient), purpose=purpose
+        subject=subject, channel=channel, recipient_masked=mask_recipient(recipient)[:255], purpose=purpose
     )
     sealed = seal(
         Sealed(
@@ -143,7 +144,11 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
     delivery = Delivery.objects.filter(pk=delivery_id).first()
     if delivery is None or delivery.status != DeliveryStatus.QUEUED:
         return  # already sent or given up: a redelivered task does nothing
-    sealed = unseal(sealed_payload)
+    try:
+        sealed = unseal(sealed_payload)
+    except PermanentChannelError as exc:  # e.g. SECRET_KEY differs between web and worker
+        delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
+        return
     if time.time() >= sealed.expires_at:
         # A task redelivered after a lost worker can come back after the code died.
         delivery_mark_failed(delivery_id=delivery_id, error="expired before it could be sent")
@@ -244,3 +249,10 @@ def delivery_status_update(*, provider_message_id: str, provider_status: str, er
     )
     logger.info("delivery with provider id %s reported %s", provider_message_id, status)
     return bool(updated)
+
+
+def delivery_prune() -> int:
+    """Delete delivery records older than DELIVERY_RETENTION_DAYS; returns how many."""
+    cutoff = timezone.now() - timedelta(days=settings.DELIVERY_RETENTION_DAYS)
+    deleted, _ = Delivery.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -5,9 +5,15 @@ import logging
 from celery import shared_task
 
 from notifications.channels import TransientChannelError
-from notifications.services import delivery_mark_failed, delivery_retry_countdown, delivery_send
+from notifications.services import delivery_mark_failed, delivery_prune, delivery_retry_countdown, delivery_send
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def prune_deliveries() -> int:
+    """Delete delivery records older than DELIVERY_RETENTION_DAYS (beat, daily)."""
+    return delivery_prune()
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)

@@ -9,9 +9,12 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from project.exceptions import RateLimited, error_body
 from users.identifiers import normalize_email, normalize_phone
 from users.models import AuthStatus, AuthType, User
+from users.ratelimits import BY_IP, ratelimit_hit
 
 
 class IdentityFieldsMixin:
@@ -91,3 +94,16 @@ class AccountAdmin(UserAdmin):
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+
+
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin's login page behind the admin_login_ip rate limit: staff passwords guard the most
+    privileged accounts, so they get the strictest limit."""
+    if request.method == "POST":
+        try:
+            ratelimit_hit(request, "admin_login_ip", BY_IP)
+        except RateLimited as exc:
+            response = JsonResponse(error_body(exc.message, exc.code), status=exc.status)
+            response["Retry-After"] = str(max(1, int(exc.retry_after or 1)))
+            return response
+    return admin.site.login(request, extra_context)

@@ -32,6 +32,11 @@ class Gender(models.TextChoices):
 
 
 class AccountManager(UserManager):
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # The whole address, as sign-up and login read it: one person, one account.
+        return (email or "").strip().lower()
+
     def _create_user(self, username, email, password, **extra_fields):
         extra_fields.setdefault("auth_status", AuthStatus.DONE)
         if email:

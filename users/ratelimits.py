@@ -12,9 +12,10 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest
 from django_ratelimit import ALL
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
 
 from project.exceptions import RateLimited
 
@@ -81,8 +82,26 @@ def ratelimit_hit(request: Any, rule: str, key: str) -> None:
         raise RateLimited(retry_after=usage["time_left"])
 
 
-def ratelimit_check(request: Any, rule: str, key: str) -> None:
-    """Raise RateLimited if ``rule`` is already at its rate for ``key``, without counting."""
-    usage = _usage(request, rule, key, increment=False)
-    if usage and usage["count"] >= usage["limit"]:
-        raise RateLimited(retry_after=usage["time_left"])
+def ratelimit_refund(rule: str, key: str) -> None:
+    """Take back one request counted by ratelimit_hit for an identifier ``key`` (not BY_IP): a
+    rule that counts failures counts every attempt up front, so that parallel attempts cannot all
+    pass a check made before the outcome is known, and refunds the attempts that succeed."""
+    rate = settings.RATE_LIMITS.get(rule)
+    if not rate:
+        return
+    group = f"rl:{rule}"
+    _, period = _split_rate(rate)
+    # django-ratelimit 4.1's own key derivation (pinned in requirements/base.txt).
+    cache_key = _make_cache_key(group, _get_window(key, period), rate, key, ALL)
+    try:
+        caches[settings.RATELIMIT_USE_CACHE].decr(cache_key)
+    except ValueError:
+        pass  # the window ended in between: nothing left to refund
+
+
+def client_network(request: HttpRequest) -> str:
+    """The client address as rate limits count it: an IPv6 client is its /64 (one subscriber
+    usually holds a whole /64, so single addresses would be free to rotate)."""
+    address = client_ip(request)
+    prefix = 64 if ":" in address else 32
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)

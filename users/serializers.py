@@ -25,6 +25,14 @@ class Text(serializers.CharField):
         return value
 
 
+class Username(Text):
+    """A username, NFKC-normalized before its length and characters are validated, so that
+    full-width and plain letters are one name and no expansion slips past the limits."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return unicodedata.normalize("NFKC", super().to_internal_value(data))
+
+
 class Secret(Text):
     """A password field: never trimmed, never echoed, bounded before any hashing."""
 
@@ -110,7 +118,7 @@ class GenderField(serializers.ChoiceField):
 
 class ProfileInput(serializers.Serializer):
     first_name = Text(max_length=150, required=False, allow_blank=True)
-    username = Text(max_length=150, required=False, validators=[UnicodeUsernameValidator()])
+    username = Username(max_length=150, required=False, validators=[UnicodeUsernameValidator()])
     bio = Text(max_length=500, required=False, allow_blank=True)
     gender = GenderField(
         required=False, allow_blank=True, help_text="male, female, other or unspecified (men/women are accepted)."
@@ -122,7 +130,6 @@ class ProfileInput(serializers.Serializer):
     def validate_username(self, value: str) -> str:
         # Login takes a username, an e-mail address or a phone number in one field: a username that
         # reads as either would shadow somebody's address or number.
-        value = unicodedata.normalize("NFKC", value)  # full-width and plain letters are one name
         if "@" in value or normalize_phone(value) is not None or value.isdigit():
             raise serializers.ValidationError("A username cannot be an e-mail address or a phone number.")
         return value

@@ -33,9 +33,10 @@ from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION
 from project.exceptions import ApplicationError, RateLimited
 from project.masking import mask_recipient
 from users.codes import CheckResult, Issued, code_check, code_issue, code_revoke
+from users.decoys import decoy_for
 from users.identifiers import Identifier, LoginName, login_name
 from users.models import AuthStatus, AuthType, User
-from users.ratelimits import ratelimit_check, ratelimit_hit
+from users.ratelimits import ratelimit_hit, ratelimit_refund
 from users.tokens import STAGE_NEW, STAGE_VERIFIED, DecoySignup, RotatingRefreshToken, SignupToken
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,9 @@ def _pending_account(identifier: Identifier) -> User:
     field = _lookup_field(identifier)
     user = User.objects.filter(**{field: identifier.value}).first()
     if user is not None:
+        if user.auth_status != AuthStatus.DONE:
+            # A pending sign-up taken up again starts its abandonment clock again.
+            User.objects.filter(pk=user.pk).update(date_joined=timezone.now())
         return user
     try:
         with transaction.atomic():
@@ -174,30 +178,6 @@ def _issue_and_send(*, subject: uuid.UUID, kind: str, recipient: str | None, not
     return issued
 
 
-def _decoy_key(owner_pk: uuid.UUID) -> str:
-    return f"signup-decoy:{owner_pk}"
-
-
-def _decoy_owner_key(decoy: uuid.UUID) -> str:
-    return f"signup-decoy-owner:{decoy}"
-
-
-def _decoy_for(owner: User) -> uuid.UUID:
-    """The decoy id that stands for a finished account in sign-up answers. It stays the same for as
-    long as a pending account would keep its id, so repeated sign-ups look alike in both cases."""
-    timeout = settings.SIGNUP_ABANDON_HOURS * 3600
-    fresh = str(uuid.uuid4())
-    decoy = str(cache.get_or_set(_decoy_key(owner.pk), fresh, timeout=timeout) or fresh)
-    if decoy == fresh:
-        cache.set(_decoy_owner_key(uuid.UUID(decoy)), str(owner.pk), timeout=timeout)
-    return uuid.UUID(decoy)
-
-
-def _decoy_owner(decoy: uuid.UUID) -> User | None:
-    owner_pk = cache.get(_decoy_owner_key(decoy))
-    return User.objects.filter(pk=owner_pk).first() if owner_pk else None
-
-
 def user_signup(*, identifier: Identifier) -> SignupResult:
     """Create or reuse a pending account and send it a code.
 
@@ -209,7 +189,7 @@ def user_signup(*, identifier: Identifier) -> SignupResult:
         _sms_guard(identifier.value)
     user = _pending_account(identifier)
     finished = user.auth_status == AuthStatus.DONE
-    subject = _decoy_for(user) if finished else user.id
+    subject = decoy_for(owner_pk=user.pk, identifier=identifier) if finished else user.id
     _issue_and_send(subject=subject, kind=identifier.kind, recipient=identifier.value, notice=finished)
     logger.info("sign-up %s for %s", subject, mask_recipient(identifier.value))
     return SignupResult(str(SignupToken.for_subject(subject, stage=STAGE_NEW)), identifier.kind, AuthStatus.NEW)
@@ -235,9 +215,11 @@ def user_resend_code(*, account: User | DecoySignup) -> int:
     """Replace the current code with a new one and send it (a decoy's owner gets the notice again);
     returns the cooldown in seconds."""
     decoy = isinstance(account, DecoySignup)
-    reached = _decoy_owner(account.id) if decoy else account
-    recipient = _recipient(reached) if reached is not None else None
-    kind = reached.auth_type if reached is not None else AuthType.EMAIL
+    if decoy:
+        target = account.target
+        kind, recipient = (target.kind, target.value) if target else (AuthType.EMAIL, None)
+    else:
+        kind, recipient = account.auth_type, _recipient(account)
     if recipient is not None and kind == AuthType.PHONE:
         _sms_guard(recipient)
     issued = _issue_and_send(subject=account.id, kind=kind, recipient=recipient, notice=decoy)
@@ -325,11 +307,13 @@ def user_login(*, user_input: str, password: str, client_address: str) -> dict[s
     """Check the credentials and issue a token pair. Every failure is the same 401 and costs the
     same password hash. Failures slow down further tries of that name from that address for a
     while (login_account_failures): keyed on what was typed, not on the account, so the limit
-    neither locks the owner out from elsewhere nor tells which names belong to one account."""
+    neither locks the owner out from elsewhere nor tells which names belong to one account. Each
+    try is counted before the hash and refunded on success, so parallel guesses cannot slip past.
+    """
     global _dummy_hash
     name = login_name(user_input)
     throttle_key = f"{name.kind}:{name.value}|{client_address}"
-    ratelimit_check(None, "login_account_failures", throttle_key)
+    ratelimit_hit(None, "login_account_failures", throttle_key)
     user = _login_candidate(name)
     if user is None:
         _dummy_hash = _dummy_hash or make_password("not the password")
@@ -338,8 +322,8 @@ def user_login(*, user_input: str, password: str, client_address: str) -> dict[s
     else:
         password_ok = user.check_password(password)
     if not password_ok or not user.is_active or user.auth_status != AuthStatus.DONE:
-        ratelimit_hit(None, "login_account_failures", throttle_key)
         raise InvalidCredentials()
+    ratelimit_refund("login_account_failures", throttle_key)
     refresh = RefreshToken.for_user(user)
     logger.info("login %s", user.id)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
+from users.decoys import decoy_target
+from users.identifiers import Identifier
 from users.models import AuthStatus, User
 
 STAGE_NEW = "new"
@@ -39,9 +41,11 @@ class SignupToken(Token):
 
 @dataclass
 class DecoySignup:
-    """Stands in for an account in the sign-up steps of a decoy token; it can never succeed."""
+    """Stands in for an account in the sign-up steps of a decoy token; it can never succeed.
+    ``target`` is the identifier the decoy was made for (resends go there), if any."""
 
     id: uuid.UUID
+    target: Identifier | None = None
     auth_status: str = AuthStatus.NEW
     is_authenticated: bool = True
     is_active: bool = True
@@ -63,10 +67,14 @@ class SignupTokenAuthentication(JWTAuthentication):
             raise InvalidToken("Token contained no recognizable user identification") from exc
         user = User.objects.filter(pk=subject).first()
         if user is None:
-            return DecoySignup(id=subject)
+            target = decoy_target(subject)
+            if target is None:  # the pending sign-up was removed: start again
+                raise InvalidToken("This sign-up no longer exists.")
+            return DecoySignup(id=subject, target=target)
         if not user.is_active or user.auth_status == AuthStatus.DONE:
-            # Once the profile is finished, only a login opens the account.
-            raise AuthenticationFailed("This sign-up is finished; log in instead.", code="token_not_valid")
+            # Once the profile is finished, a sign-up token opens nothing more; it answers like a
+            # decoy, so that a stranger holding one does not learn when the owner finished.
+            return DecoySignup(id=subject)
         return user
 
 

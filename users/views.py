@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from notifications.services import delivery_latest
 from users import services
 from users.models import AuthStatus
-from users.ratelimits import BY_IP, client_ip, ratelimit_hit
+from users.ratelimits import BY_IP, client_network, ratelimit_hit
 from users.serializers import (
     DeliveryStatusOutput,
     DetailOutput,
@@ -162,7 +162,7 @@ class LoginView(APIView):
         ratelimit_hit(request, "login_ip", BY_IP)
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens = services.user_login(**data.validated_data, client_address=client_ip(request))
+        tokens = services.user_login(**data.validated_data, client_address=client_network(request))
         return Response(LoginOutput({**tokens, "auth_status": AuthStatus.DONE}).data)
 
 

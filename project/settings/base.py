@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.middleware.ErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -136,6 +137,7 @@ RATE_LIMITS = {
     "login_account_failures": "10/15m",  # failed logins for one name from one address; slows, never locks
     "refresh_ip": "60/m",  # token refreshes from one client address
     "profile_account": "30/h",  # profile changes of one account (bounds old-password guessing)
+    "admin_login_ip": "10/15m",  # admin log-in attempts from one client address
     "sms_prefix": "10/h",  # SMS to numbers equal but for their last three digits (SMS pumping)
     "sms_daily_budget": "1000/d",  # all SMS in a day: the breaker refuses new SMS until the window ends
 }
@@ -244,11 +246,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "users.tasks.flush_expired_tokens",
         "schedule": 24 * 3600,
     },
+    "prune-deliveries": {
+        "task": "notifications.tasks.prune_deliveries",
+        "schedule": 24 * 3600,
+    },
     "remove-abandoned-signups": {
         "task": "users.tasks.remove_abandoned_signups",
         "schedule": 3600,
     },
 }
+# Delivery records (masked recipient, status) are kept this many days.
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
 # Sign-ups never completed are removed after this many hours.
 SIGNUP_ABANDON_HOURS = env.int("SIGNUP_ABANDON_HOURS", default=72)
 

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import EMAIL_BACKEND, SIMPLE_JWT, SMS_BACKEND, env
+from project.settings.base import EMAIL_BACKEND, SIMPLE_JWT, SMS_BACKEND, TRUSTED_PROXY_COUNT, env
 
 DEBUG = False
 
@@ -19,8 +19,8 @@ SECRET_KEY = _required_secret("SECRET_KEY")
 SIMPLE_JWT["SIGNING_KEY"] = _required_secret("JWT_SIGNING_KEY")
 if SIMPLE_JWT["SIGNING_KEY"] == SECRET_KEY:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
-# TRUSTED_PROXY_COUNT has a default (0), but production assumes a proxy (SECURE_PROXY_SSL_HEADER
-# below), and behind one the default would put every client in the proxy's rate-limit buckets.
+# TRUSTED_PROXY_COUNT has a default (0), but behind a proxy that default would put every client in
+# the proxy's rate-limit buckets: production must say how many proxies there are.
 for _name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"):
     if not env(_name, default=""):
         raise ImproperlyConfigured(f"{_name} must be set in production.")
@@ -41,7 +41,9 @@ for _name, _sender in (("EMAIL_BACKEND", EMAIL_BACKEND), ("SMS_BACKEND", SMS_BAC
 
 CELERY_TASK_ALWAYS_EAGER = False
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if TRUSTED_PROXY_COUNT > 0:
+    # Only a proxy of ours may say the request came over HTTPS; without one, a client could.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -166,7 +166,8 @@ def test_signup_token_is_refused_after_completion(verified, change_info):
 
     response = change_info(token, bio="changed by a leaked sign-up token")
 
-    assert_error(response, 401, "token_not_valid")
+    # Refused like a decoy's token, so that a stranger holding one cannot tell when it finished.
+    assert_error(response, 403, "verification_required")
     assert User.objects.get().bio == ""
 
 
@@ -245,3 +246,20 @@ def test_refresh_token_is_not_accepted_as_bearer(user, tokens, change_info):
     assert_error(change_info(tokens["refresh"], bio="nope"), 401, "token_not_valid")
     user.refresh_from_db()
     assert user.bio == ""
+
+
+@pytest.mark.parametrize("username", ["\ufdfa", "\ufdfa" * 9, "\uff4a\uff41\uff4e\uff45\u3000doe"])
+def test_username_is_normalized_before_it_is_validated(verified, change_info, username):
+    # NFKC can expand one character into many (U+FDFA is 18, with spaces): the normalized name is
+    # the one that must fit the length and the allowed characters.
+    response = change_info(verified(), **complete(username=username))
+
+    assert_error(response, 400, "invalid", fields=("username",))
+
+
+def test_full_width_letters_are_the_same_username(verified, change_info):
+    UserFactory(username="jane")
+
+    response = change_info(verified("other@example.com"), **complete(username="\uff4a\uff41\uff4e\uff45"))
+
+    assert_error(response, 400, "invalid", fields=("username",))

@@ -208,3 +208,11 @@ def test_paths_without_the_trailing_slash_reach_the_endpoint(api, path):
 
     assert response.status_code in (201, 401)
     assert response.json()["code" if response.status_code == 401 else "auth_status"]
+
+
+@pytest.mark.parametrize("path", ["/health/live/", "/health/ready/"])
+def test_wrong_method_on_a_plain_django_view_answers_in_the_error_shape(api, path):
+    response = api.post(path, {})
+
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]

@@ -26,6 +26,7 @@ RULES = (
     "login_account_failures",
     "refresh_ip",
     "profile_account",
+    "admin_login_ip",
     "sms_prefix",
     "sms_daily_budget",
 )

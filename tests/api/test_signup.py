@@ -193,3 +193,30 @@ def test_signup_with_a_long_but_valid_domain_is_recorded_masked(api):
     from notifications.models import Delivery
 
     assert Delivery.objects.get().recipient_masked == f"j***@mail.{'a' * 60}.{'b' * 60}.co.uk"
+
+
+def test_signup_with_the_longest_valid_address_is_not_a_server_error(api):
+    domain = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 56, "com"])  # 252 characters
+    address = f"x@{domain}"
+    assert len(address) == 254
+
+    response = api.post("/user/signup/", {"email_phone_number": address})
+
+    assert response.status_code == 201, response.content
+
+
+def test_signing_up_again_restarts_the_abandonment_clock(api, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from users.services import user_remove_abandoned_signups
+
+    settings.SIGNUP_ABANDON_HOURS = 72
+    api.post("/user/signup/", {"email_phone_number": "late@example.com"})
+    User.objects.update(date_joined=timezone.now() - timedelta(hours=73))
+
+    api.post("/user/signup/", {"email_phone_number": "late@example.com"})  # the person comes back
+    user_remove_abandoned_signups()
+
+    assert User.objects.filter(email="late@example.com").exists()

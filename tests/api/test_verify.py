@@ -190,4 +190,7 @@ def test_verify_refuses_the_signup_token_after_the_profile_is_finished(verified,
     completed = change_info(token, username="jane", password=PASSWORD, confirm_password=PASSWORD)
     assert completed.status_code == 200, completed.content
 
-    assert_error(verify(token, "123456"), 401, "token_not_valid")
+    # Refused like a decoy's token (a wrong or used code), never a success.
+    response = verify(token, "123456")
+    assert response.status_code == 400
+    assert response.json()["code"] in ("code_invalid", "code_expired")

@@ -90,8 +90,8 @@ def test_app_services_use_a_settings_module_that_exists():
     for module in modules:
         importlib.import_module(module)
     for name in APP_SERVICES:
-        assert SERVICES[name].get("env_file") == ".env"
-    assert (ROOT / ".env.example").exists()  # the file `cp .env.example .env` starts from
+        assert SERVICES[name].get("env_file") == ".env.docker"
+    assert (ROOT / ".env.example").exists()  # the file `cp .env.example .env.docker` starts from
 
 
 def test_web_migrates_then_serves_the_wsgi_application_with_gunicorn():
@@ -125,6 +125,7 @@ def test_beat_schedules_registered_tasks_that_the_worker_consumes():
     assert {entry["task"] for entry in schedule.values()} == {
         "users.tasks.flush_expired_tokens",
         "users.tasks.remove_abandoned_signups",
+        "notifications.tasks.prune_deliveries",
     }
     tasks = registered_tasks()
     for entry in schedule.values():
@@ -137,7 +138,8 @@ def test_flower_is_installed_and_asks_for_basic_auth():
     importlib.import_module("flower")
     argv = celery_command("flower")
     assert option(argv, "--basic-auth") == "$FLOWER_BASIC_AUTH"
-    assert "FLOWER_BASIC_AUTH" in SERVICES["flower"]["environment"]
+    # From the env_file, like every other setting of the stack.
+    assert "FLOWER_BASIC_AUTH=" in (ROOT / ".env.example").read_text()
 
 
 def test_published_ports_are_bound_to_loopback():
@@ -331,5 +333,5 @@ def test_the_image_never_copies_secrets_the_host_venv_or_git():
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     }
-    assert {".env", ".venv", ".git"} <= ignored
+    assert {".env", ".env.docker", ".venv", ".git"} <= ignored
     assert "COPY . ." in (ROOT / "Dockerfile").read_text()

@@ -44,3 +44,18 @@ def test_flush_expired_tokens_keeps_live_ones():
     flush_expired_tokens()
 
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live["jti"]]
+
+
+def test_old_delivery_records_are_pruned(settings):
+    import uuid
+
+    from notifications.models import Delivery
+    from notifications.tasks import prune_deliveries
+
+    settings.DELIVERY_RETENTION_DAYS = 30
+    old = Delivery.objects.create(subject=uuid.uuid4(), channel="email", recipient_masked="j***@x.io", purpose="signup")
+    new = Delivery.objects.create(subject=uuid.uuid4(), channel="email", recipient_masked="j***@x.io", purpose="signup")
+    Delivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+
+    assert prune_deliveries() == 1
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [new.pk]

@@ -349,3 +349,15 @@ def test_the_latest_delivery_of_a_subject_is_the_newest():
 
     assert delivery_latest(subject=subject) == newest
     assert delivery_latest(subject=uuid.uuid4()) is None
+
+
+@pytest.mark.django_db
+def test_a_payload_the_worker_cannot_unseal_is_recorded_as_failed(sms):
+    delivery, _ = queued()
+
+    delivery_send(delivery_id=str(delivery.id), sealed_payload="not a sealed payload")
+
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert "unreadable" in delivery.last_error
+    assert delivery.attempts == 0

@@ -1,0 +1,71 @@
+"""Decoys per identifier typed: an account with both an e-mail address and a phone number must not
+be linkable through its decoys, and a decoy's resend goes where its sign-up went."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from notifications.channels import LocmemSms
+from tests.api.conftest import EMAIL, PHONE
+from tests.factories import PhoneUserFactory
+from users.tokens import SignupToken
+
+
+@pytest.fixture(autouse=True)
+def _no_limits(settings):
+    settings.RATE_LIMITS = {name: "" for name in settings.RATE_LIMITS}
+
+
+@pytest.fixture
+def owner(db):
+    return PhoneUserFactory(username="jane", email=EMAIL, phone_number=PHONE)
+
+
+def signup(api, identifier: str) -> str:
+    response = api.bearer(None).post("/user/signup/", {"email_phone_number": identifier})
+    assert response.status_code == 201, response.content
+    return response.json()["access"]
+
+
+def test_two_identifiers_of_one_account_get_different_decoys(api, owner):
+    by_email = SignupToken(signup(api, EMAIL))["user_id"]
+    by_phone = SignupToken(signup(api, PHONE))["user_id"]
+
+    assert by_email != by_phone
+
+
+def test_each_decoy_reports_the_channel_of_the_identifier_typed(api, owner):
+    signup(api, EMAIL)
+    phone_token = signup(api, PHONE)
+
+    status = api.bearer(phone_token).get("/user/delivery-status/").json()
+
+    assert status["channel"] == "sms"
+    assert status["recipient"] == "+1******0143"
+    assert [sms["to"] for sms in LocmemSms.outbox] == [PHONE]
+
+
+def test_a_decoy_resend_notifies_the_identifier_the_sign_up_used(api, owner, settings):
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    token = signup(api, PHONE)
+    mail.outbox.clear()
+    LocmemSms.outbox.clear()
+
+    assert api.bearer(token).get("/user/new-verify/").status_code == 200
+
+    assert mail.outbox == []
+    assert [sms["to"] for sms in LocmemSms.outbox] == [PHONE]
+    assert not re.search(r"\b\d{6}\b", LocmemSms.outbox[0]["body"])
+
+
+def test_a_sign_up_token_whose_pending_account_was_removed_is_refused(api):
+    token = signup(api, "gone@example.com")
+    from users.models import User
+
+    User.objects.all().delete()  # the abandoned sign-up was cleaned up
+
+    response = api.bearer(token).post("/user/verify/", {"code": "123456"})
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"

@@ -1,0 +1,108 @@
+"""The failed-login limit (login_account_failures) cannot be slipped past: not by rotating IPv6
+addresses inside one /64, not by sending guesses in parallel, and not by the admin's own log-in."""
+
+import threading
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.test import Client
+
+from project.exceptions import RateLimited
+from tests.factories import PASSWORD, UserFactory
+from users import services
+from users.models import User
+
+
+@pytest.fixture
+def rates(settings):
+    def _rates(**rules: str) -> None:
+        settings.RATE_LIMITS = {**{name: "" for name in settings.RATE_LIMITS}, **rules}
+
+    return _rates
+
+
+def login(api, user_input: str, password: str, address: str):
+    return api.bearer(None).post("/user/login/", {"user_input": user_input, "password": password}, REMOTE_ADDR=address)
+
+
+def test_rotating_ipv6_addresses_inside_one_64_does_not_reset_the_limit(api, rates):
+    rates(login_account_failures="3/h")
+    UserFactory(username="jane")
+
+    answers = [login(api, "jane", "wrong", f"2001:db8:1:2::{n:x}").status_code for n in range(1, 6)]
+
+    assert answers == [401, 401, 401, 429, 429]
+    # Another /64 is another client.
+    assert login(api, "jane", PASSWORD, "2001:db8:1:3::1").status_code == 200
+
+
+def test_a_success_is_refunded_so_only_failures_count(api, rates):
+    rates(login_account_failures="2/h")
+    UserFactory(username="jane")
+
+    for _ in range(4):
+        assert login(api, "jane", PASSWORD, "198.51.100.7").status_code == 200
+    assert login(api, "jane", "wrong", "198.51.100.7").status_code == 401
+
+
+def test_parallel_guesses_cannot_all_pass_the_limit(transactional_db, rates, settings):
+    # A real password hash per guess, so that the guesses overlap while each is being checked.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    rates(login_account_failures="3/h")
+    User.objects.create(username="jane", email="jane@example.com", auth_status="done", password=make_password(PASSWORD))
+    start = threading.Barrier(10)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def guess() -> None:
+        try:
+            start.wait()
+            services.user_login(user_input="jane", password="wrong", client_address="203.0.113.9")
+            outcome = "ok"
+        except services.InvalidCredentials:
+            outcome = "checked"
+        except RateLimited:
+            outcome = "limited"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=guess) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["checked"] * 3 + ["limited"] * 7
+
+
+def test_the_admin_log_in_is_rate_limited(db, rates):
+    rates(admin_login_ip="3/h")
+    User.objects.create_superuser(username="root", email="root@example.com", password="x" * 20)
+    client = Client()
+
+    answers = [
+        client.post("/admin/login/", {"username": "root", "password": "wrong"}, REMOTE_ADDR="203.0.113.9").status_code
+        for _ in range(4)
+    ]
+
+    assert answers == [200, 200, 200, 429]  # the form again three times, then refused
+    refused = client.post("/admin/login/", {"username": "root", "password": "x" * 20}, REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert int(refused["Retry-After"]) > 0
+    # Elsewhere, the right password still opens the admin.
+    assert (
+        client.post("/admin/login/", {"username": "root", "password": "x" * 20}, REMOTE_ADDR="198.51.100.7").status_code
+        == 302
+    )
+
+
+def test_createsuperuser_stores_the_address_as_login_reads_it(api, db):
+    User.objects.create_superuser(username="boss", email="Boss.Lady@Example.com", password="a long pass phrase")
+
+    assert User.objects.get(username="boss").email == "boss.lady@example.com"
+    response = login(api, "Boss.Lady@Example.com", "a long pass phrase", "198.51.100.7")
+    assert response.status_code == 200
