@@ -74,8 +74,6 @@ def delivery_enqueue(
     *, subject: uuid.UUID, channel: str, recipient: str, purpose: str, template: str, code: str | None = None
 ) -> Delivery:
     """Record a queued delivery and hand it to the worker once the transaction commits."""
-    from notifications.tasks import deliver  # tasks import services; import here to avoid a cycle
-
     delivery = Delivery.objects.create(
         subject=subject, channel=channel, recipient_masked=mask_recipient(recipient)[:255], purpose=purpose
     )
@@ -85,19 +83,41 @@ def delivery_enqueue(
         )
     )
     delivery_id = str(delivery.id)
-
-    def publish() -> None:
-        try:
-            deliver.apply_async(args=(delivery_id, sealed), argsrepr=f"('{delivery_id}', '<sealed>')")
-        except (KombuOperationalError, RedisError, OSError) as exc:
-            delivery_mark_failed(delivery_id=delivery_id, error="broker unavailable")
-            raise ServiceUnavailable() from exc
-
     # Outside a transaction (the API's case) this publishes at once, so a broker outage reaches
     # the caller as ServiceUnavailable; inside one, after commit.
-    transaction.on_commit(publish)
+    transaction.on_commit(lambda: _publish(delivery_id, sealed))
     logger.info("delivery %s queued: %s to %s", delivery_id, channel, delivery.recipient_masked)
     return delivery
+
+
+def _publish(delivery_id: str, sealed: str, countdown: float | None = None) -> None:
+    from notifications.tasks import deliver  # tasks import services; import here to avoid a cycle
+
+    try:
+        deliver.apply_async(args=(delivery_id, sealed), countdown=countdown, argsrepr=f"('{delivery_id}', '<sealed>')")
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        delivery_mark_failed(delivery_id=delivery_id, error="broker unavailable")
+        raise ServiceUnavailable() from exc
+
+
+class ClaimHeld(Exception):
+    """Another attempt holds the delivery's claim (or a killed worker left it); ``wait`` is the
+    number of seconds until its lease runs out."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"another attempt holds the claim for {wait:.0f} s")
+        self.wait = wait
+
+
+def delivery_requeue(*, delivery_id: str, sealed_payload: str, countdown: float) -> bool:
+    """Queue the delivery again as a fresh task in ``countdown`` seconds (so the wait for a held
+    claim spends none of the retries); records it failed and returns False if the code would have
+    expired by then."""
+    if time.time() + countdown >= unseal(sealed_payload).expires_at:
+        delivery_mark_failed(delivery_id=delivery_id, error="expired while another attempt held the claim")
+        return False
+    _publish(delivery_id, sealed_payload, countdown=countdown)
+    return True
 
 
 def _render(template: str, code: str | None) -> dict[str, str]:
@@ -160,7 +180,8 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
         if not cache.add(key, "sending", timeout=_claim_lease()):
             if cache.get(key) == "sent":
                 return
-            raise TransientChannelError("another attempt is in progress")
+            wait = cache.ttl(key) if hasattr(cache, "ttl") else None
+            raise ClaimHeld(float(wait) + 1 if wait else float(_claim_lease()))
     except RedisError as exc:
         raise TransientChannelError("claim store unavailable") from exc
     Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())

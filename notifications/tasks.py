@@ -5,7 +5,14 @@ import logging
 from celery import shared_task
 
 from notifications.channels import TransientChannelError
-from notifications.services import delivery_mark_failed, delivery_prune, delivery_retry_countdown, delivery_send
+from notifications.services import (
+    ClaimHeld,
+    delivery_mark_failed,
+    delivery_prune,
+    delivery_requeue,
+    delivery_retry_countdown,
+    delivery_send,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +28,10 @@ def deliver(self, delivery_id: str, sealed_payload: str) -> None:
     """Send one delivery; retry transient failures with backoff until the code would expire."""
     try:
         delivery_send(delivery_id=delivery_id, sealed_payload=sealed_payload)
+    except ClaimHeld as held:
+        # Typically the task came back after its worker process was killed mid-send: the claim
+        # that attempt left must lapse before anyone may send. Waiting is not failing.
+        delivery_requeue(delivery_id=delivery_id, sealed_payload=sealed_payload, countdown=held.wait)
     except TransientChannelError as exc:
         countdown = delivery_retry_countdown(sealed_payload=sealed_payload, retries=self.request.retries)
         if countdown is None:

@@ -9,7 +9,10 @@ is committed for real, so both processes see the same rows.
 import base64
 import json
 import logging
+import os
 import re
+import signal
+import subprocess
 import time
 
 import pytest
@@ -192,4 +195,31 @@ def test_a_worker_killed_during_the_provider_call_sends_exactly_one_sms_after_re
     first_run, second_run = (RECEIVED.findall(run.output) for run in celery_worker.runs)
     assert first_run == second_run
     assert len(first_run) == 1
+    assert_not_logged(logs(), code=CODE)
+
+
+def test_a_pool_process_killed_during_the_provider_call_sends_exactly_one_sms(
+    client, celery_worker, fake_twilio, worker_env, next_codes, logs
+):
+    # Only the child that runs the task dies (an OOM kill, say): the worker requeues the task at
+    # once, and the copy finds the dead attempt's claim. It must wait for the lease to lapse, not
+    # spend its retries against it (with this retry base they would all be gone in a second).
+    worker_env["DELIVERY_RETRY_BASE_SECONDS"] = "0.05"
+    fake_twilio.script("stall")  # then 201
+    next_codes(CODE)
+    worker = celery_worker.start()
+
+    client.signup(NUMBER)
+    fake_twilio.wait_for_stall()
+    children = subprocess.run(
+        ["pgrep", "-P", str(worker.popen.pid)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(children) == 1  # -c 1: one pool process
+    os.kill(int(children[0]), signal.SIGKILL)
+
+    fake_twilio.wait_for_messages(1, timeout=20)
+    wait_until(lambda: Delivery.objects.get().status == "sent", 10, "status sent")
+    time.sleep(1.0)  # room for a duplicate to show up
+    assert len(fake_twilio.messages) == 1
+    assert fake_twilio.answers == ["stall", "201"]
     assert_not_logged(logs(), code=CODE)

@@ -155,15 +155,50 @@ def test_a_claim_marked_sent_stops_a_resend_even_if_the_record_says_queued(sms):
     assert delivery.attempts == 0
 
 
-def test_an_attempt_in_progress_makes_another_copy_wait(sms):
+def test_an_attempt_in_progress_makes_another_copy_wait_until_its_lease_ends(sms):
     delivery, payload = queued()
     cache.set(claim(delivery), "sending", 60)
 
-    with pytest.raises(TransientChannelError, match="another attempt is in progress"):
+    with pytest.raises(services.ClaimHeld) as held:
         send(delivery, payload)
 
+    assert 55 <= held.value.wait <= 61
     assert sms.sent == []
     assert Delivery.objects.get().attempts == 0
+
+
+def test_a_held_claim_requeues_a_fresh_task_instead_of_spending_retries(sms, settings, monkeypatch):
+    # A copy that finds the claim held (its worker process was killed mid-send, say) must not burn
+    # its retries while the lease runs out: it comes back as a new task once the lease has ended.
+    from notifications import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    delivery, payload = queued()
+    cache.set(claim(delivery), "sending", 40)
+    published: list[dict] = []
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda **kwargs: published.append(kwargs))
+
+    tasks.deliver.run(str(delivery.id), payload)
+
+    assert len(published) == 1
+    assert published[0]["args"] == (str(delivery.id), payload)
+    assert 35 <= published[0]["countdown"] <= 41
+    assert "<sealed>" in published[0]["argsrepr"]
+    assert Delivery.objects.get().status == "queued"
+
+
+def test_a_held_claim_that_outlives_the_code_records_the_delivery_failed(sms, monkeypatch):
+    from notifications import tasks
+
+    delivery, payload = queued(expires_in=30)
+    cache.set(claim(delivery), "sending", 60)
+    published: list[dict] = []
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda **kwargs: published.append(kwargs))
+
+    tasks.deliver.run(str(delivery.id), payload)
+
+    assert published == []
+    assert Delivery.objects.get().status == "failed"
 
 
 def test_the_claim_lasts_as_long_as_an_attempt_can_live(sms, settings):
