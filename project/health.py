@@ -50,5 +50,7 @@ def ready(request: HttpRequest) -> JsonResponse:
             logger.warning("readiness: %s unavailable: %s", name, type(exc).__name__)
             failed[name] = ["unavailable"]
     if failed:
-        return JsonResponse(error_body("Not ready.", "service_unavailable", failed), status=503)
+        response = JsonResponse(error_body("Not ready.", "service_unavailable", failed), status=503)
+        response["Retry-After"] = "5"
+        return response
     return JsonResponse({"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}})

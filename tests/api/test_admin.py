@@ -4,6 +4,7 @@ with the right ``auth_type`` for the address or number they were given."""
 import pytest
 from django.test import Client
 
+from notifications.models import Delivery
 from tests.api.conftest import EMAIL, PHONE
 from users.models import AuthStatus, AuthType, User
 
@@ -95,3 +96,18 @@ def test_the_change_form_takes_a_blank_username_and_normalizes_identifiers(admin
     assert response.status_code == 302, response.content.decode()[-3000:]
     user.refresh_from_db()
     assert (user.username, user.email, user.phone_number) == (None, EMAIL, PHONE)
+
+
+def test_the_delivery_list_and_page_show_the_recipient_masked(admin_client, api):
+    assert api.post("/user/signup/", {"email_phone_number": PHONE}).status_code == 201
+    delivery = Delivery.objects.get()
+
+    listing = admin_client.get("/admin/notifications/delivery/")
+    detail = admin_client.get(f"/admin/notifications/delivery/{delivery.pk}/change/")
+
+    for response in (listing, detail):
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "+1******0143" in page
+        assert PHONE not in page
+        assert "2025550143" not in page

@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher, MD5PasswordHasher
+from django.db import connection
 
 from project.settings import base as base_settings
 from tests.api.conftest import EMAIL, assert_error
@@ -219,3 +220,45 @@ def test_validators_see_the_new_username_sent_in_the_same_request(verified, chan
     )
 
     assert_error(response, 400, "invalid", fields=("password",))
+
+
+# --- no hashing inside a transaction ---------------------------------------------------------
+
+
+class TransactionRecordingHasher(MD5PasswordHasher):
+    """The test MD5 hasher, remembering for every hash whether a database transaction was open."""
+
+    calls: list[tuple[str, bool]] = []
+
+    def encode(self, password, salt):
+        TransactionRecordingHasher.calls.append(("encode", connection.in_atomic_block))
+        return super().encode(password, salt)
+
+    def verify(self, password, encoded):
+        TransactionRecordingHasher.calls.append(("verify", connection.in_atomic_block))
+        return super().verify(password, encoded)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_passwords_are_never_hashed_inside_a_database_transaction(api, settings, monkeypatch, verified, change_info):
+    # A hash holds a transaction (and its row locks) open for its whole duration: Argon2id's
+    # ~180 ms would serialize profile changes behind it. In a transactional test nothing wraps the
+    # requests, so `in_atomic_block` is True only inside the application's own transactions.
+    settings.PASSWORD_HASHERS = ["tests.api.test_passwords.TransactionRecordingHasher"]
+    monkeypatch.setattr("users.services._dummy_hash", None)
+    TransactionRecordingHasher.calls = []
+    assert not connection.in_atomic_block
+
+    completed = change_info(verified(), **complete(password=PASSWORD, confirm_password=PASSWORD))
+    assert completed.status_code == 200, completed.content
+    tokens = login(api, "jane_doe", PASSWORD).json()
+    changed = api.bearer(tokens["access"]).patch(
+        "/user/change-user-info/",
+        {"old_password": PASSWORD, "password": "N3w-pass-phrase", "confirm_password": "N3w-pass-phrase"},
+    )
+    assert changed.status_code == 200, changed.content
+    assert login(api, "jane_doe", "N3w-pass-phrase").status_code == 200
+
+    calls = TransactionRecordingHasher.calls
+    assert {kind for kind, _ in calls} == {"encode", "verify"}, calls
+    assert [kind for kind, in_transaction in calls if in_transaction] == [], calls

@@ -3,12 +3,14 @@ number prefix and a global daily budget. Each refusal happens before the provide
 before an account is written, and every reason looks the same to the client."""
 
 import logging
+import time
 
 import pytest
 from django.core import mail
 
 from notifications.channels import LocmemSms
 from tests.api.conftest import assert_error
+from tests.api.test_ratelimits import wait_for_fresh_window
 from tests.factories import PhoneUserFactory
 from users.models import User
 
@@ -175,3 +177,20 @@ def test_every_refusal_reason_gives_the_same_body(api, settings):
     bodies["budget"] = assert_refused_before_anything(api, "+14155550100")
 
     assert len(set(bodies.values())) == 1, bodies
+
+
+def test_spent_daily_budget_lifts_when_its_window_ends(api, settings):
+    period = 3
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_daily_budget": f"1/{period}s"}
+    window_end = wait_for_fresh_window("all", period)  # the budget has one bucket, keyed "all"
+
+    spent = signup(api, "+12025550143")
+    refused = signup(api, "+13105550100")
+    assert time.time() < window_end, "the requests straddled the window; the machine is too slow"
+    time.sleep(window_end - time.time() + 0.05)
+    after = signup(api, "+12125550100")
+
+    assert spent.status_code == 201, spent.content
+    assert_error(refused, 400, "sms_unavailable")
+    assert after.status_code == 201, after.content
+    assert [m["to"] for m in LocmemSms.outbox] == ["+12025550143", "+12125550100"]

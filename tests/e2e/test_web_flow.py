@@ -15,6 +15,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from notifications.channels import LocmemSms
 from tests import factories
 from tests.conftest import last_email_code, last_sms_code
+from tests.e2e.conftest import PHONE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -291,3 +292,95 @@ def test_account_page_shows_a_server_error_and_keeps_the_session(page: Page):
     expect(page.locator("#notice")).to_have_text("The service is temporarily unavailable.")
     expect(page).to_have_url(re.compile(r"/account/$"))
     assert page.evaluate("JSON.parse(sessionStorage.getItem('session'))") == session
+
+
+# --- phones, keyboards, assistive technology ---------------------------------------------------
+
+
+def _expect_phone_fit_and_one_stylesheet(page: Page) -> None:
+    """No sideways scrolling at phone width, and the page's only style is the one site.css."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide"
+    styles = page.evaluate(
+        """() => ({
+            links: document.querySelectorAll('link[rel~="stylesheet"]').length,
+            sheets: document.styleSheets.length,
+            imports: [...document.styleSheets].flatMap((s) => [...s.cssRules]).filter((r) => r instanceof CSSImportRule)
+                .length,
+        })"""
+    )
+    assert styles == {"links": 1, "sheets": 1, "imports": 0}, (page.url, styles)
+
+
+def _expect_live_notice(page: Page) -> None:
+    expect(page.locator("#notice")).to_have_attribute("aria-live", re.compile(r"^(polite|assertive)$"))
+
+
+def test_every_page_fits_a_phone_loads_one_stylesheet_and_announces_its_notice(page: Page, outbox):
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    _expect_phone_fit_and_one_stylesheet(page)
+    page.goto("/signup/")
+    _expect_phone_fit_and_one_stylesheet(page)
+    _expect_live_notice(page)
+
+    _sign_up(page, "jone.doe@example.com")  # /verify/, waiting for the code
+    _expect_phone_fit_and_one_stylesheet(page)
+    _expect_live_notice(page)
+    outbox(1)
+    page.get_by_label("Code", exact=True).fill(last_email_code())
+    page.get_by_role("button", name="Verify").click()
+    _complete_profile(page, "jone_doe")  # /profile/, filled in
+    _expect_phone_fit_and_one_stylesheet(page)
+    _expect_live_notice(page)
+    page.get_by_role("button", name="Finish sign-up").click()
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator("#notice")).to_contain_text("Your account is ready")
+    _expect_phone_fit_and_one_stylesheet(page)
+    _expect_live_notice(page)
+    _log_in(page, "jone_doe")
+    _expect_account(page, "jone_doe", email="jone.doe@example.com")
+    _expect_phone_fit_and_one_stylesheet(page)
+    _expect_live_notice(page)
+
+
+def test_code_field_offers_one_time_code_autofill_on_a_numeric_keypad(page: Page):
+    _sign_up(page, "otp@example.com")
+
+    code = page.get_by_label("Code", exact=True)
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    expect(code).to_have_attribute("inputmode", "numeric")
+
+
+_FOCUSED_FIELD = """() => {
+    const field = document.activeElement;
+    if (!["INPUT", "SELECT", "TEXTAREA"].includes(field.tagName)) return null;
+    const style = getComputedStyle(field);
+    return {
+        id: field.id,
+        outlineStyle: style.outlineStyle,
+        outlineWidth: style.outlineWidth,
+        boxShadow: style.boxShadow,
+    };
+}"""
+
+
+@pytest.mark.parametrize("path", ["/signup/", "/login/"])
+def test_a_field_reached_with_the_keyboard_shows_its_focus(page: Page, path):
+    page.goto(path)
+    expect(page.locator("form")).to_be_visible()
+    page.evaluate("document.activeElement.blur()")  # undo autofocus: the keyboard starts from the top
+
+    fields: dict[str, dict] = {}  # every form field the Tab key reaches, once round the page
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        field = page.evaluate(_FOCUSED_FIELD)
+        if field and field["id"] in fields:
+            break
+        if field:
+            fields[field["id"]] = field
+    assert fields, f"Tab never reached a field on {path}"
+    for field in fields.values():
+        outlined = field["outlineStyle"] != "none" and float(field["outlineWidth"].removesuffix("px")) > 0
+        assert outlined or field["boxShadow"] != "none", field

@@ -351,12 +351,16 @@ out = {}
 for name, (method, path, data, token) in calls.items():
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     response = getattr(client, method)(path, json.dumps(data), content_type="application/json", **headers)
-    out[name] = [response.status_code, response.content.decode()]
+    out[name] = [response.status_code, response.content.decode(), response.get("Retry-After")]
+response = client.get("/health/ready/")
+out["health-ready"] = [response.status_code, response.content.decode(), response.get("Retry-After")]
 print(json.dumps(out))
 """
 
 
-def test_database_unreachable_gives_503(redis_server):
+def run_with_database_down(redis_server) -> dict[str, list]:
+    """Runs _DB_DOWN_SCRIPT against a database on a closed port (and our own Redis, up); returns
+    {call: [status, body, Retry-After]}."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -365,16 +369,19 @@ def test_database_unreachable_gives_503(redis_server):
         "TEST_REDIS_URL": redis_server.url,
         "PYTHONPATH": str(BASE_DIR),
     }
-
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", _DB_DOWN_SCRIPT], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
     )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_database_unreachable_gives_503(redis_server):
+    started = time.monotonic()
+    answers = run_with_database_down(redis_server)
     elapsed = time.monotonic() - started
 
-    assert result.returncode == 0, result.stderr[-3000:]
-    answers = json.loads(result.stdout.strip().splitlines()[-1])
-    for name, (status, content) in answers.items():
+    for name, (status, content, _) in answers.items():
         assert status == 503, (name, status, content)
         body = json.loads(content)
         assert body["code"] == "service_unavailable", (name, body)
@@ -383,3 +390,17 @@ def test_database_unreachable_gives_503(redis_server):
         assert "psycopg" not in content
     assert elapsed < 30, f"{elapsed:.1f}s"
     assert django_settings.DATABASES["default"]["PORT"] != 1  # our own database was never touched
+
+
+def test_database_unreachable_health_ready_names_it_and_every_503_says_when_to_retry(redis_server):
+    answers = run_with_database_down(redis_server)
+
+    status, content, _ = answers["health-ready"]
+    assert status == 503, content
+    body = json.loads(content)
+    assert body["code"] == "service_unavailable"
+    assert body["fields"] == {"database": ["unavailable"]}  # Redis is up, the broker is in-process
+    assert {name: status for name, (status, _, _) in answers.items()} == dict.fromkeys(answers, 503)
+    # README: with the database unreachable "the API answers 503 ... (with Retry-After)".
+    no_retry_after = sorted(name for name, (_, _, retry_after) in answers.items() if int(retry_after or 0) <= 0)
+    assert no_retry_after == [], f"503 without a positive Retry-After: {no_retry_after}"

@@ -26,6 +26,12 @@ BIN = ROOT / ".venv" / "bin"
 WORKER_REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL") or urlsplit(settings.REDIS_URL)._replace(path="/14").geturl()
 
 
+# Put before the code of a ``python -c`` script that loads the settings: django-environ then skips
+# the project's ``.env`` file, so the process sees exactly the environment it was given and a
+# developer's ``.env`` cannot change what a test measures.
+IGNORE_DOTENV = "import environ\nenviron.Env.read_env = staticmethod(lambda *args, **kwargs: None)\n"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,5 +1,7 @@
 """users/codes.py against both stores: Redis (the test settings' cache) and the in-process twin."""
 
+import hashlib
+import hmac
 import time
 
 import pytest
@@ -210,3 +212,69 @@ def test_redis_code_and_cooldown_keys_have_a_ttl(settings):
 
     assert 590 <= redis.ttl(f"code:signup:{SUBJECT}") <= 600
     assert 50 <= redis.ttl(f"code-cooldown:signup:{SUBJECT}") <= 60
+
+
+# --- how codes are made, kept and compared ---------------------------------------------------
+
+
+def stored_digest(store, subject: str = SUBJECT, purpose: str = "signup") -> str:
+    """The digest the store keeps for the current code (reading it counts one attempt)."""
+    attempts, digest = store.attempt(f"code:{purpose}:{subject}")
+    assert attempts > 0, "no code stored"
+    return digest
+
+
+def test_stored_digest_is_keyed_not_a_plain_hash(store, next_codes):
+    next_codes("493817")
+    issue()
+
+    digest = stored_digest(store)
+
+    assert digest != hashlib.sha256(f"signup:{SUBJECT}:493817".encode()).hexdigest()
+    assert "493817" not in digest
+
+
+def test_stored_digest_changes_with_the_secret_key(store, no_cooldown, next_codes, settings):
+    next_codes("493817")
+    issue()
+    first = stored_digest(store)
+
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    issue()
+    second = stored_digest(store)
+
+    assert first != second
+
+
+def test_codes_are_drawn_from_secrets(store, monkeypatch):
+    calls = []
+
+    def randbelow(upper: int) -> int:
+        calls.append(upper)
+        return 4217
+
+    monkeypatch.setattr(codes.secrets, "randbelow", randbelow)
+
+    issued = code_issue(purpose="signup", subject=SUBJECT)
+
+    assert calls == [10**6]
+    assert issued.code == "004217"
+
+
+def test_codes_are_compared_with_compare_digest_once_per_check(store, monkeypatch):
+    code = issue()
+    compare = hmac.compare_digest
+    calls = []
+
+    def compare_digest(a, b):
+        calls.append((a, b))
+        return compare(a, b)
+
+    monkeypatch.setattr(codes.hmac, "compare_digest", compare_digest)
+
+    assert check(wrong(code)) is CheckResult.WRONG
+    assert len(calls) == 1
+    assert check(code) is CheckResult.OK
+    assert len(calls) == 2
+    assert check(code) is CheckResult.MISSING  # no code left: nothing to compare
+    assert len(calls) == 2

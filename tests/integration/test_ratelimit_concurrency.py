@@ -1,0 +1,76 @@
+"""Rate limits hold under parallel requests: requests released together against a real threaded
+server are counted one by one in Redis, so exactly the allowed number get through."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django_ratelimit.core import _get_window
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.integration
+
+HOUR = 3600
+
+
+@pytest.fixture
+def only(settings):
+    """Turn every rule off but the given ones."""
+
+    def _only(**rules: str) -> None:
+        settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), **rules}
+
+    return _only
+
+
+def clear_of_window_end(key: str, period: int, margin: float = 15.0) -> None:
+    """Waits out the end of the fixed window of ``key`` if it is less than ``margin`` seconds away,
+    so that the burst cannot straddle two windows."""
+    left = _get_window(key, period) + 1 - time.time()
+    if left < margin:
+        time.sleep(left + 0.1)
+
+
+def burst(count: int, request) -> list[int]:
+    """Sends ``request(n)`` for n in range(count) from as many threads, released at once by a
+    barrier; returns the status codes."""
+    barrier = threading.Barrier(count)
+
+    def send(n: int) -> int:
+        barrier.wait(timeout=10)
+        return request(n).status_code
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(send, range(count)))
+
+
+def test_parallel_sign_ups_from_one_client_get_exactly_the_signup_ip_quota(live_server, only):
+    only(signup_ip="5/h")
+    clear_of_window_end("127.0.0.1", HOUR)
+
+    statuses = burst(
+        20,
+        lambda n: requests.post(
+            f"{live_server.url}/user/signup/", json={"email_phone_number": f"person{n}@example.com"}, timeout=30
+        ),
+    )
+
+    assert sorted(statuses) == [201] * 5 + [429] * 15, statuses
+
+
+def test_parallel_wrong_logins_for_one_name_get_exactly_the_failure_quota(live_server, only):
+    only(login_account_failures="3/h")
+    UserFactory(username="jane")
+    clear_of_window_end("username:jane|127.0.0.1", HOUR)  # the name typed and the client address
+
+    statuses = burst(
+        12,
+        lambda n: requests.post(
+            f"{live_server.url}/user/login/", json={"user_input": "jane", "password": f"wrong {n}"}, timeout=30
+        ),
+    )
+
+    assert sorted(statuses) == [401] * 3 + [429] * 9, statuses
