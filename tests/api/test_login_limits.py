@@ -1,15 +1,13 @@
 """The failed-login limit (login_account_failures) cannot be slipped past: not by rotating IPv6
 addresses inside one /64, not by sending guesses in parallel, and not by the admin's own log-in."""
 
-import threading
-
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.db import connection
 from django.test import Client
 
 from project.exceptions import RateLimited
 from tests.factories import PASSWORD, UserFactory
+from tests.support.parallel import in_parallel, outcome
 from users import services
 from users.models import User
 
@@ -51,29 +49,14 @@ def test_parallel_guesses_cannot_all_pass_the_limit(transactional_db, rates, set
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     rates(login_account_failures="3/h")
     User.objects.create(username="jane", email="jane@example.com", auth_status="done", password=make_password(PASSWORD))
-    start = threading.Barrier(10)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def guess() -> None:
-        try:
-            start.wait()
-            services.user_login(user_input="jane", password="wrong", client_address="203.0.113.9")
-            outcome = "ok"
-        except services.InvalidCredentials:
-            outcome = "checked"
-        except RateLimited:
-            outcome = "limited"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=guess) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = in_parallel(
+        10,
+        lambda _: outcome(
+            lambda: services.user_login(user_input="jane", password="wrong", client_address="203.0.113.9"),
+            checked=services.InvalidCredentials,
+            limited=RateLimited,
+        ),
+    )
 
     assert sorted(outcomes) == ["checked"] * 3 + ["limited"] * 7
 

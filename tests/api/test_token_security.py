@@ -3,14 +3,12 @@ and deactivation, and a tampering matrix of forged and misused tokens, all refus
 
 import base64
 import json
-import threading
 from datetime import timedelta
 
 import jwt
 import pytest
 import requests
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 from django_redis import get_redis_connection
 from rest_framework_simplejwt.settings import api_settings
@@ -19,6 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.api.conftest import EMAIL, assert_error
 from tests.factories import PASSWORD, PendingUserFactory, UserFactory
+from tests.support.parallel import in_parallel, outcome
 from users import services
 from users.tokens import STAGE_NEW, STAGE_VERIFIED, SignupToken
 
@@ -64,22 +63,13 @@ def test_ten_parallel_refreshes_of_one_token_give_exactly_one_success(live_serve
     user = UserFactory(username="jane", email=EMAIL)
     refresh = str(RefreshToken.for_user(user))
     url = f"{live_server.url}/user/login-refresh/"
-    start = threading.Barrier(10)
-    results: list[tuple[int, dict]] = []
-    lock = threading.Lock()
 
-    def attempt() -> None:
+    def attempt(_: int) -> tuple[int, dict]:
         with requests.Session() as session:
-            start.wait()
             response = session.post(url, json={"refresh": refresh}, timeout=30)
-        with lock:
-            results.append((response.status_code, response.json()))
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=attempt) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = in_parallel(10, attempt)
 
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] + [401] * 9, results
@@ -90,27 +80,9 @@ def test_parallel_rotation_in_services_is_atomic(transactional_db):
     # The same race one level down, each thread on its own database connection.
     user = UserFactory(username="jane", email=EMAIL)
     refresh = str(RefreshToken.for_user(user))
-    start = threading.Barrier(10)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        try:
-            start.wait()
-            services.token_refresh(refresh=refresh)
-            outcome = "ok"
-        except services.RefreshTokenInvalid:
-            outcome = "refused"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=attempt) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = in_parallel(
+        10, lambda _: outcome(lambda: services.token_refresh(refresh=refresh), refused=services.RefreshTokenInvalid)
+    )
 
     assert sorted(outcomes) == ["ok"] + ["refused"] * 9
 

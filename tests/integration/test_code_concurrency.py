@@ -1,13 +1,13 @@
 """users.codes under concurrency, against the real Redis of the test settings: the attempt counter
 and single use hold when many requests check the same code at once."""
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 from django_redis import get_redis_connection
 
+from tests.support.parallel import in_parallel
 from users.codes import CheckResult, RedisCodeStore, _store, code_check, code_issue
 
 PURPOSE = "signup"
@@ -17,34 +17,6 @@ SUBJECT = "3d0c5a52-8d1e-4f0b-9b7a-6c2e1f4a5b6c"
 @pytest.fixture(autouse=True)
 def _real_redis():
     assert isinstance(_store(), RedisCodeStore)
-
-
-def in_parallel(count: int, work: Callable[[], CheckResult]) -> list[CheckResult]:
-    """Run `work` in `count` threads released together; returns every result."""
-    barrier = threading.Barrier(count)
-    results: list[CheckResult] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=10)
-            result = work()
-        except BaseException as exc:
-            with lock:
-                errors.append(exc)
-            return
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    assert len(results) == count
-    return results
 
 
 def attempts_counted() -> int:
@@ -57,8 +29,8 @@ def issue(code: str, next_codes) -> None:
     assert attempts_counted() == 0
 
 
-def check(code: str) -> Callable[[], CheckResult]:
-    return lambda: code_check(purpose=PURPOSE, subject=SUBJECT, code=code)
+def check(code: str) -> Callable[..., CheckResult]:
+    return lambda *_: code_check(purpose=PURPOSE, subject=SUBJECT, code=code)
 
 
 @pytest.mark.parametrize("max_attempts", [5, 100], ids=["default-limit", "high-limit"])
@@ -105,15 +77,9 @@ def test_ten_parallel_right_guesses_with_default_limit_give_exactly_one_success(
 def test_parallel_mix_of_right_and_wrong_guesses_gives_at_most_one_success(settings, next_codes):
     settings.VERIFICATION_MAX_ATTEMPTS = 100
     issue("123456", next_codes)
-    guesses = iter(["123456"] * 5 + ["000000"] * 15)
-    lock = threading.Lock()
+    guesses = ["123456"] * 5 + ["000000"] * 15
 
-    def guess() -> CheckResult:
-        with lock:
-            code = next(guesses)
-        return code_check(purpose=PURPOSE, subject=SUBJECT, code=code)
-
-    results = in_parallel(20, guess)
+    results = in_parallel(20, lambda n: code_check(purpose=PURPOSE, subject=SUBJECT, code=guesses[n]))
 
     assert results.count(CheckResult.OK) == 1
     assert check("123456")() is CheckResult.MISSING  # consumed

@@ -1,15 +1,14 @@
 """Rate limits hold under parallel requests: requests released together against a real threaded
 server are counted one by one in Redis, so exactly the allowed number get through."""
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from django_ratelimit.core import _get_window
 
 from tests.factories import UserFactory
+from tests.support.parallel import in_parallel
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +34,9 @@ def clear_of_window_end(key: str, period: int, margin: float = 15.0) -> None:
 
 
 def burst(count: int, request) -> list[int]:
-    """Sends ``request(n)`` for n in range(count) from as many threads, released at once by a
-    barrier; returns the status codes."""
-    barrier = threading.Barrier(count)
-
-    def send(n: int) -> int:
-        barrier.wait(timeout=10)
-        return request(n).status_code
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(send, range(count)))
+    """Sends ``request(n)`` for n in range(count) from as many threads released at once; returns
+    the status codes."""
+    return in_parallel(count, lambda n: request(n).status_code)
 
 
 def test_parallel_sign_ups_from_one_client_get_exactly_the_signup_ip_quota(live_server, only):
