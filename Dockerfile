@@ -4,7 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DJANGO_SETTINGS_MODULE=project.settings.local
+    DJANGO_SETTINGS_MODULE=project.settings.production
 
 WORKDIR /app
 COPY requirements/ requirements/

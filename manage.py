@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Django's command-line utility; defaults to the local settings."""
+"""Django's command-line utility; defaults to the production settings (`make` targets choose the local ones)."""
 
 import os
 import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.local")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.production")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -23,7 +23,7 @@ $BIN/python manage.py shell -c "
 from users.models import User
 User.objects.create_user(username='benchuser', email='bench@example.com', password='bench-pass-phrase-1')
 "
-$BIN/gunicorn project.wsgi:application --bind 127.0.0.1:$PORT --workers 2 --log-level warning 2>/tmp/bench-gunicorn.log &
+$BIN/gunicorn project.wsgi:application --bind 127.0.0.1:$PORT --workers 2 --no-control-socket --log-level warning 2>/tmp/bench-gunicorn.log &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null; redis-cli -n 7 flushdb >/dev/null' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health/live/" >/dev/null && break; sleep 0.2; done

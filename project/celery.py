@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.production")
 
 app = Celery("project")
 app.config_from_object("django.conf:settings", namespace="CELERY")

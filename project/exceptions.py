@@ -10,6 +10,7 @@ Django errors are translated here, so no view builds an error body itself.
 """
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -141,22 +142,42 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(body, status=status_code, headers=headers)
 
 
-# Django-level handlers, for errors that never reach a DRF view (unknown URL, crash, CSRF).
-def _json(detail: str, code: str, status_code: int) -> JsonResponse:
+# Django-level handlers, for errors that never reach a DRF view (unknown URL, crash, CSRF), and
+# the answer ErrorShapeMiddleware gives any other error response without a JSON body.
+_STATUS_ERRORS = {
+    400: ("Bad request.", "bad_request"),
+    403: ("You do not have permission to perform this action.", "permission_denied"),
+    404: ("Not found.", "not_found"),
+    405: ("Method not allowed.", "method_not_allowed"),
+    413: ("The request body is too large.", "request_too_large"),
+    500: ("Internal server error.", "server_error"),
+}
+
+
+def status_error_response(status_code: int) -> JsonResponse:
+    """The error-shape answer for a bare HTTP status."""
+    if status_code in _STATUS_ERRORS:
+        detail, code = _STATUS_ERRORS[status_code]
+    else:
+        try:
+            phrase = HTTPStatus(status_code).phrase
+        except ValueError:
+            phrase = "Error"
+        detail, code = f"{phrase}.", phrase.lower().replace(" ", "_").replace("-", "_")
     return JsonResponse(error_body(detail, code), status=status_code)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
-    return _json("Bad request.", "bad_request", 400)
+    return status_error_response(400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> JsonResponse:
-    return _json("You do not have permission to perform this action.", "permission_denied", 403)
+    return status_error_response(403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
-    return _json("Not found.", "not_found", 404)
+    return status_error_response(404)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return _json("Internal server error.", "server_error", 500)
+    return status_error_response(500)

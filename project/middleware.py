@@ -1,16 +1,19 @@
-"""Gives bodiless error answers the API's one error shape.
+"""Gives every error answer the API's one error shape, whatever produced it.
 
-Django's own 405 (``require_GET`` and class-based views) and similar answers carry no body; a
-client of this service always gets ``{"detail", "code", "fields"}``.
+It is the outermost middleware, so it sees every response: Django's own answers for a bad
+``Host`` header, an unknown URL, a wrong method, a CSRF failure or a crash reach the client as
+``{"detail", "code", "fields"}`` too, never as an HTML page, a URL list or a traceback, with DEBUG
+on or off. Errors already in JSON (the API's own, health checks) pass untouched.
 """
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-from project.exceptions import error_body
+from project.exceptions import status_error_response
 
-_CODES = {405: ("Method not allowed.", "method_not_allowed")}
+# Headers of the original answer that still mean something on the shaped one.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
 
 
 class ErrorShapeMiddleware:
@@ -19,10 +22,10 @@ class ErrorShapeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.status_code in _CODES and not response.content:
-            detail, code = _CODES[response.status_code]
-            shaped = JsonResponse(error_body(detail, code), status=response.status_code)
-            if response.has_header("Allow"):
-                shaped["Allow"] = response["Allow"]
-            return shaped
-        return response
+        if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
+            return response
+        shaped = status_error_response(response.status_code)
+        for header in _KEPT_HEADERS:
+            if response.has_header(header):
+                shaped[header] = response[header]
+        return shaped

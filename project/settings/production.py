@@ -3,22 +3,13 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import EMAIL_BACKEND, SIMPLE_JWT, SMS_BACKEND, TRUSTED_PROXY_COUNT, env
+from project.settings.base import EMAIL_BACKEND, SMS_BACKEND, TRUSTED_PROXY_COUNT, env, signing_keys_settled
 
 DEBUG = False
 
-
-def _required_secret(name: str) -> str:
-    value = env(name, default="")
-    if len(value) < 50 or "insecure" in value or len(set(value)) < 5:
-        raise ImproperlyConfigured(f"{name} must be set to a random value of at least 50 characters.")
-    return value
-
-
-SECRET_KEY = _required_secret("SECRET_KEY")
-SIMPLE_JWT["SIGNING_KEY"] = _required_secret("JWT_SIGNING_KEY")
-if SIMPLE_JWT["SIGNING_KEY"] == SECRET_KEY:
-    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+# Both keys must come from the environment: random, 50+ characters, different, and nowhere in the
+# project's files.
+SECRET_KEY = signing_keys_settled(generate=False)
 # TRUSTED_PROXY_COUNT has a default (0), but behind a proxy that default would put every client in
 # the proxy's rate-limit buckets: production must say how many proxies there are.
 for _name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"):
@@ -45,6 +36,8 @@ if TRUSTED_PROXY_COUNT > 0:
     # Only a proxy of ours may say the request came over HTTPS; without one, a client could.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Health checks probe the container over plain HTTP from inside (compose, orchestrators).
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -8,7 +8,11 @@ SMS_BACKEND; unset, they are the in-process defaults below.
 """
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import env, redis_cache
+from project.settings.base import env, redis_cache, signing_keys_settled
+
+# The same generated keys as `make run` (or SECRET_KEY / JWT_SIGNING_KEY from the environment), so
+# that every process a test starts signs and seals alike.
+SECRET_KEY = signing_keys_settled(generate=True)
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres:///test")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -10,6 +10,7 @@ import base64
 import importlib
 import os
 import re
+import secrets
 import shlex
 import subprocess
 import time
@@ -55,7 +56,7 @@ def option(argv: list[str], *names: str) -> str | None:
 
 
 def celery_command(service: str) -> list[str]:
-    [argv] = commands(service)
+    argv = commands(service)[-1]  # after any guard of the shell command
     assert argv[0] == "celery", argv
     return argv
 
@@ -82,13 +83,21 @@ def test_the_stack_has_web_worker_beat_flower_redis_postgres_and_a_mail_catcher(
     assert set(SERVICES) == {"web", "worker", "beat", "flower", "redis", "postgres", "mailpit"}
 
 
-def test_app_services_use_a_settings_module_that_exists():
+def env_example() -> dict[str, str]:
+    """.env.example as compose reads it into the app services (``cp .env.example .env.docker``)."""
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def test_app_services_run_the_production_settings():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    env_example = (ROOT / ".env.example").read_text()
-    modules = re.findall(r"DJANGO_SETTINGS_MODULE=([\w.]+)", dockerfile + env_example)
-    assert modules
-    for module in modules:
-        importlib.import_module(module)
+    modules = set(re.findall(r"DJANGO_SETTINGS_MODULE=([\w.]+)", dockerfile))
+    modules.add(env_example()["DJANGO_SETTINGS_MODULE"])
+    assert modules == {"project.settings.production"}
     for name in APP_SERVICES:
         assert SERVICES[name].get("env_file") == ".env.docker"
     assert (ROOT / ".env.example").exists()  # the file `cp .env.example .env.docker` starts from
@@ -199,8 +208,35 @@ def shell_command(service: str, **replacements: str) -> list[str]:
 
 @pytest.fixture
 def stack_env(worker_env, worker_broker):
-    """The environment of the stack's processes here: the venv first on PATH, like the image."""
-    return {**worker_env, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    """The environment of the stack's processes here: .env.example as the stack reads it, with the
+    production settings of the image, secrets filled in as its comments ask, the services' host
+    names pointed at this machine's test database, Redis, SMTP and Twilio fakes, and the venv first
+    on PATH like the image."""
+    example = env_example()
+    assert example["SECRET_KEY"] == example["JWT_SIGNING_KEY"] == ""  # nothing usable is committed
+    connections = (
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "EMAIL_HOST",
+        "EMAIL_PORT",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM_NUMBER",
+        "TWILIO_API_BASE_URL",
+        "CELERY_VISIBILITY_TIMEOUT",
+        "CELERY_TASK_SOFT_TIME_LIMIT",
+        "CELERY_TASK_TIME_LIMIT",
+    )
+    return {
+        **{name: value for name, value in worker_env.items() if not name.startswith("TEST_")},
+        **example,
+        **{name: worker_env[name] for name in connections},
+        "REDIS_URL": worker_env["TEST_REDIS_URL"],
+        "DJANGO_SETTINGS_MODULE": re.search(r"DJANGO_SETTINGS_MODULE=([\w.]+)", (ROOT / "Dockerfile").read_text())[1],
+        "SECRET_KEY": settings.SECRET_KEY,  # the sealed payloads this test process queues are keyed by it
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
 
 
 @pytest.fixture
@@ -308,6 +344,17 @@ def test_flower_shows_delivery_tasks_with_sealed_arguments(stack_env, processes,
     listing = requests.get(f"http://127.0.0.1:{port}/api/tasks", headers=auth, timeout=5).text
     assert code not in listing
     assert "jane.doe@example.com" not in listing
+
+
+@pytest.mark.integration
+def test_the_flower_command_refuses_to_start_without_basic_auth(stack_env, processes):
+    port = free_port()
+    argv = shell_command("flower", **{"--address=0.0.0.0": "--address=127.0.0.1", "--port=5555": f"--port={port}"})
+    flower = processes("flower", argv, {**stack_env, "FLOWER_BASIC_AUTH": ""})
+
+    wait_until(lambda: not flower.running(), 10, "flower to refuse to start")
+    assert flower.popen.returncode == 2
+    assert "Set FLOWER_BASIC_AUTH" in flower.output
 
 
 def wait_for_answer(url: str, process: Process, timeout: float = 30.0, **kwargs) -> requests.Response:
