@@ -4,8 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Only these targets choose the relaxed local settings, and they say so; everything a deployment
+# runs (manage.py, wsgi, celery, the image) defaults to project.settings.production.
+LOCAL := DJANGO_SETTINGS_MODULE=project.settings.local
+# The embedded default keeps codes, limits and decoys in this process's memory: one process, with
+# threads. With REDIS_URL and DATABASE_URL set, WEB_WORKERS can be raised.
+WEB_WORKERS ?= 1
+WEB_THREADS ?= 8
 
-.PHONY: run test install install-dev browser migrate worker beat flower bench lint schema clean
+.PHONY: run test install install-dev browser migrate superuser worker beat flower bench lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +31,9 @@ install-dev: $(VENV)/.installed-dev
 
 ## run: serve the API on http://$(HOST):$(PORT) (embedded default unless DATABASE_URL/REDIS_URL are set)
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(LOCAL) $(BIN)/python manage.py migrate --noinput
+	$(LOCAL) $(BIN)/gunicorn project.wsgi:application --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
+	  --threads $(WEB_THREADS) --no-control-socket --access-logfile -
 
 ## test: the whole suite, against PostgreSQL and Redis (DATABASE_URL, TEST_REDIS_URL)
 test: install-dev browser
@@ -40,19 +48,23 @@ browser:
 	fi
 
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	$(LOCAL) $(BIN)/python manage.py migrate --noinput
+
+## superuser: an admin account for /admin/ on the local settings
+superuser: install
+	$(LOCAL) $(BIN)/python manage.py createsuperuser
 
 ## worker: the Celery worker that delivers codes (needs REDIS_URL or CELERY_BROKER_URL)
 worker: install
-	$(BIN)/celery -A project worker -Q notifications,default --loglevel=INFO -E
+	$(LOCAL) $(BIN)/celery -A project worker -Q notifications,default --loglevel=INFO -E
 
 beat: install
-	$(BIN)/celery -A project beat --loglevel=INFO
+	$(LOCAL) $(BIN)/celery -A project beat --loglevel=INFO
 
 ## flower: monitoring UI on http://127.0.0.1:5555 (FLOWER_BASIC_AUTH=user:password)
 flower: install
 	@if [ -z "$$FLOWER_BASIC_AUTH" ]; then echo "Set FLOWER_BASIC_AUTH=user:password first" >&2; exit 2; fi
-	$(BIN)/celery -A project flower --address=127.0.0.1 --port=5555 --basic-auth="$$FLOWER_BASIC_AUTH"
+	$(LOCAL) $(BIN)/celery -A project flower --address=127.0.0.1 --port=5555 --basic-auth="$$FLOWER_BASIC_AUTH"
 
 ## bench: throughput of the hot paths on 2 gunicorn workers (PostgreSQL, Redis, wrk)
 bench: install
@@ -63,7 +75,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 schema: install
-	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yml
+	$(LOCAL) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yml
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache

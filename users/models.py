@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class AuthType(models.TextChoices):
@@ -56,6 +57,10 @@ class User(AbstractUser):
     auth_status = models.CharField(max_length=16, choices=AuthStatus.choices, default=AuthStatus.NEW, db_index=True)
     bio = models.TextField(max_length=500, blank=True, default="")
     gender = models.CharField(max_length=16, choices=Gender.choices, blank=True, default="")
+    # The sign-up attempt (a claim of its sign-up tokens) whose code was verified: only that
+    # attempt's tokens can complete the profile, not those of someone else who started a sign-up
+    # of the same identifier.
+    verified_attempt = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = AccountManager()
 
@@ -73,3 +78,23 @@ class User(AbstractUser):
         self.phone_number = self.phone_number or None
         self.username = self.username or None
         super().save(*args, **kwargs)
+
+
+class SignupDecoy(models.Model):
+    """What stands for a finished account when someone signs up with one of its identifiers (see
+    users/decoys.py). Kept and renewed exactly like a pending account: a row, renewed by each new
+    sign-up, removed with the abandoned sign-ups."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    identifier_kind = models.CharField(max_length=16, choices=AuthType.choices)
+    identifier = models.CharField(max_length=254)  # canonical e-mail or E.164 number
+    renewed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "identifier"], name="users_signupdecoy_owner_identifier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"decoy {self.id}"

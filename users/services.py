@@ -23,9 +23,9 @@ from django.utils import timezone
 from phonenumbers import PhoneNumberType
 from redis.exceptions import RedisError
 from rest_framework import status
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken, TokenError
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from notifications.models import Channel
@@ -33,11 +33,11 @@ from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION
 from project.exceptions import ApplicationError, RateLimited
 from project.masking import mask_recipient
 from users.codes import CheckResult, Issued, code_check, code_issue, code_revoke
-from users.decoys import decoy_for
+from users.decoys import decoy_for, decoys_remove_older_than
 from users.identifiers import Identifier, LoginName, login_name
 from users.models import AuthStatus, AuthType, User
 from users.ratelimits import ratelimit_hit, ratelimit_refund
-from users.tokens import STAGE_NEW, STAGE_VERIFIED, DecoySignup, RotatingRefreshToken, SignupToken
+from users.tokens import STAGE_NEW, STAGE_VERIFIED, DecoySignup, RefreshToken, RotatingRefreshToken, SignupToken
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,8 @@ def user_signup(*, identifier: Identifier) -> SignupResult:
 
     An identifier that belongs to a finished account gets the same answer through the same steps,
     but its owner receives a notice instead of a code and the returned token is a decoy that
-    nothing can complete.
+    nothing can complete. Each call is a new sign-up attempt, named in the token: two people who
+    start a sign-up of one address hold different attempts.
     """
     if not identifier.is_email:
         _sms_guard(identifier.value)
@@ -192,11 +193,13 @@ def user_signup(*, identifier: Identifier) -> SignupResult:
     subject = decoy_for(owner_pk=user.pk, identifier=identifier) if finished else user.id
     _issue_and_send(subject=subject, kind=identifier.kind, recipient=identifier.value, notice=finished)
     logger.info("sign-up %s for %s", subject, mask_recipient(identifier.value))
-    return SignupResult(str(SignupToken.for_subject(subject, stage=STAGE_NEW)), identifier.kind, AuthStatus.NEW)
+    token = SignupToken.for_subject(subject, stage=STAGE_NEW)
+    return SignupResult(str(token), identifier.kind, AuthStatus.NEW)
 
 
-def user_verify(*, account: User | DecoySignup, code: str) -> str:
-    """Check the code; on success mark the account verified and return a verified sign-up token."""
+def user_verify(*, account: User | DecoySignup, code: str, attempt: uuid.UUID | None) -> str:
+    """Check the code; on success mark the account verified by this sign-up ``attempt`` (whose
+    tokens may then complete the profile) and return a verified sign-up token."""
     result = code_check(purpose=PURPOSE_SIGNUP, subject=str(account.id), code=code)
     if result is CheckResult.OK and isinstance(account, DecoySignup):
         result = CheckResult.WRONG  # a decoy never verifies, even on a lucky guess
@@ -206,9 +209,11 @@ def user_verify(*, account: User | DecoySignup, code: str) -> str:
         raise CodeAttemptsExceeded(fields={"code": [CodeAttemptsExceeded.message]})
     if result is CheckResult.MISSING:
         raise CodeExpired(fields={"code": [CodeExpired.message]})
-    User.objects.filter(pk=account.id, auth_status=AuthStatus.NEW).update(auth_status=AuthStatus.CODE_VERIFIED)
+    User.objects.filter(pk=account.id, auth_status__in=(AuthStatus.NEW, AuthStatus.CODE_VERIFIED)).update(
+        auth_status=AuthStatus.CODE_VERIFIED, verified_attempt=attempt
+    )
     logger.info("sign-up %s verified", account.id)
-    return str(SignupToken.for_subject(account.id, stage=STAGE_VERIFIED))
+    return str(SignupToken.for_subject(account.id, stage=STAGE_VERIFIED, attempt=attempt))
 
 
 def user_resend_code(*, account: User | DecoySignup) -> int:
@@ -256,13 +261,22 @@ def _password_fields_check(*, user: User, data: dict[str, Any], first_completion
     return make_password(password)
 
 
-def user_update_profile(*, user: User, data: dict[str, Any], signup_stage: str | None) -> User:
+def _signup_token_may_complete(user: User, token: SignupToken) -> bool:
+    """A verified-stage token may complete the profile, and so may the token of the very attempt
+    whose code was verified (the seed's clients keep the token from sign-up): not the token of
+    another attempt at the same identifier."""
+    if user.auth_status != AuthStatus.CODE_VERIFIED:
+        return False
+    return token["stage"] == STAGE_VERIFIED or (token.attempt is not None and token.attempt == user.verified_attempt)
+
+
+def user_update_profile(*, user: User, data: dict[str, Any], signup_token: SignupToken | None) -> User:
     """Complete or change the profile. The first completion needs a username and a password.
 
-    ``signup_stage`` is the stage of the sign-up token used, or None for a normal access token.
+    ``signup_token`` is the sign-up token used, or None for a normal access token.
     """
-    via_signup = signup_stage is not None
-    if user.auth_status == AuthStatus.NEW or (via_signup and signup_stage != STAGE_VERIFIED):
+    via_signup = signup_token is not None
+    if user.auth_status == AuthStatus.NEW or (via_signup and not _signup_token_may_complete(user, signup_token)):
         raise VerificationRequired()
     first_completion = user.auth_status == AuthStatus.CODE_VERIFIED
     if first_completion and not (data.get("username") or user.username):
@@ -277,6 +291,8 @@ def user_update_profile(*, user: User, data: dict[str, Any], signup_stage: str |
             locked = User.objects.select_for_update().get(pk=user.pk)
             if via_signup and locked.auth_status == AuthStatus.DONE:
                 raise VerificationRequired("This sign-up is already finished; log in instead.")
+            if via_signup and not _signup_token_may_complete(locked, signup_token):
+                raise VerificationRequired()  # another attempt verified in the meantime
             for field in ("first_name", "username", "bio", "gender"):
                 if field in data:
                     setattr(locked, field, data[field])
@@ -410,6 +426,7 @@ def user_remove_abandoned_signups() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.SIGNUP_ABANDON_HOURS)
     abandoned = User.objects.exclude(auth_status=AuthStatus.DONE).filter(date_joined__lt=cutoff, is_staff=False)
     deleted, _ = abandoned.delete()
+    deleted += decoys_remove_older_than(cutoff)
     if deleted:
         logger.info("removed %d abandoned sign-ups", deleted)
     return deleted

@@ -80,7 +80,9 @@ class VerifyView(APIView):
         ratelimit_hit(request, "verify_ip", BY_IP)
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        access = services.user_verify(account=request.user, code=data.validated_data["code"])
+        access = services.user_verify(
+            account=request.user, code=data.validated_data["code"], attempt=request.auth.attempt
+        )
         return Response(VerifyOutput({"auth_status": AuthStatus.CODE_VERIFIED, "access": access}).data)
 
 
@@ -127,14 +129,14 @@ class ChangeUserInfoView(APIView):
     @extend_schema(
         request=ProfileInput,
         responses={200: ProfileOutput, **_errors(400, 401, 403, 413, 415, 503)},
-        summary="Complete or change the profile (sign-up token after verify, or access token)",
+        summary="Complete or change the profile (the sign-up token whose code was verified, or an access token)",
     )
     def patch(self, request: Request) -> Response:
         ratelimit_hit(request, "profile_account", str(request.user.id))
         data = ProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
-        stage = request.auth.get("stage") if isinstance(request.auth, SignupToken) else None
-        user = services.user_update_profile(user=request.user, data=data.validated_data, signup_stage=stage)
+        signup_token = request.auth if isinstance(request.auth, SignupToken) else None
+        user = services.user_update_profile(user=request.user, data=data.validated_data, signup_token=signup_token)
         return Response(ProfileOutput(user).data)
 
 

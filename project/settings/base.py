@@ -11,13 +11,19 @@ from pathlib import Path
 
 import environ
 
+from project.settings.keys import signing_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------------------------
-SECRET_KEY = env("SECRET_KEY", default="insecure-local-only-secret-key-change-me-0123456789abcdef")
+# No default key is committed: local.py and test.py generate keys on first use (project/settings/
+# keys.py); production.py requires them. Either way a key found in the project's files is refused.
+SECRET_KEY = env("SECRET_KEY", default="")
+# The embedded default and the tests keep their generated keys here (git-ignored).
+LOCAL_KEYS_FILE = (BASE_DIR / env("LOCAL_KEYS_FILE", default=".local-keys.json")).resolve()
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 PRODUCT_NAME = env("PRODUCT_NAME", default="DRF Custom Authentication")
@@ -40,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every error answer, Django's own included, has the one JSON error shape.
+    "project.middleware.ErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the pages' CSS and JS under gunicorn too (compressed, cache-busted after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -49,7 +57,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "project.middleware.ErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -77,6 +84,17 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Persistent connections: a new PostgreSQL connection per request costs more than the query.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves many threads from one file. A writer takes the lock when its
+    # transaction begins (no "database is locked" from upgrading a read lock) and waits up to 20 s
+    # for it; WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 
 # --- Cache and Redis ------------------------------------------------------------------------
 # Codes, attempt counters and rate-limit buckets live in the default cache. With REDIS_URL set it
@@ -100,9 +118,10 @@ def redis_cache(location: str) -> dict:
 if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # The embedded default is one process, so a per-process cache is shared by all its requests.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    # One process (make run serves with threads), so its memory is shared by all its requests; no
+    # live entry is ever evicted, so flooding it cannot reset counters (project/cache.py).
+    CACHES = {"default": {"BACKEND": "project.cache.MemoryCache", "LOCATION": "embedded"}}
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]  # "not officially supported": ours
 
 # --- Auth -----------------------------------------------------------------------------------
 # Argon2id first; the others stay so that hashes made by them can still be checked and upgraded.
@@ -176,8 +195,10 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     # Tokens are signed with their own key, so rotating it logs everybody out without touching
     # SECRET_KEY (sessions, password reset links, code HMACs).
-    "SIGNING_KEY": env("JWT_SIGNING_KEY", default="insecure-local-only-jwt-key-change-me-0123456789abcdef"),
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", default=""),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Checks every claim's type before use: a malformed claim is a refused token, never a 500.
+    "AUTH_TOKEN_CLASSES": ("users.tokens.AccessToken",),
     # A password change invalidates every access token issued before it.
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,
@@ -185,6 +206,22 @@ SIMPLE_JWT = {
 # A rotated refresh token used again within this many seconds is refused without revoking the
 # user's other tokens (a retried or concurrent refresh); after it, reuse revokes them all.
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=10)
+
+
+def signing_keys_settled(*, generate: bool) -> str:
+    """Check SECRET_KEY and JWT_SIGNING_KEY from the environment, fill any missing one from
+    LOCAL_KEYS_FILE if ``generate`` (else refuse to start), put the JWT key in SIMPLE_JWT and
+    return SECRET_KEY. Each settings module calls it once."""
+    keys = signing_keys(
+        given={"SECRET_KEY": SECRET_KEY, "JWT_SIGNING_KEY": SIMPLE_JWT["SIGNING_KEY"]},
+        source_root=BASE_DIR,
+        key_file=LOCAL_KEYS_FILE,
+        generate=generate,
+    )
+    SIMPLE_JWT["SIGNING_KEY"] = keys["JWT_SIGNING_KEY"]
+    return keys["SECRET_KEY"]
+
+
 # Lifetime of the token returned by sign-up and verify; it only opens the sign-up steps.
 SIGNUP_TOKEN_LIFETIME = timedelta(minutes=env.int("SIGNUP_TOKEN_MINUTES", default=30))
 
