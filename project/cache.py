@@ -22,7 +22,8 @@ _stores_lock = threading.Lock()
 class _Store:
     def __init__(self, sweep_floor: int) -> None:
         self.lock = threading.Lock()
-        self.entries: dict[str, tuple[float | None, bytes]] = {}  # key -> (expires at, pickled value)
+        # key -> (expiry as epoch seconds, as BaseCache.get_backend_timeout gives it; pickled value)
+        self.entries: dict[str, tuple[float | None, bytes]] = {}
         self.sweep_floor = sweep_floor
         self.sweep_at = sweep_floor
 
@@ -52,17 +53,13 @@ class MemoryCache(BaseCache):
         with _stores_lock:
             self._store = _stores.setdefault(location, _Store(floor))
 
-    def _expires(self, timeout: object) -> float | None:
-        seconds = self.get_backend_timeout(timeout)
-        return None if seconds is None else time.time() + seconds
-
     def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
         now = time.time()
         with self._store.lock:
             if self._store.live(key, now) is not None:
                 return False
-            self._store.put(key, self._expires(timeout), pickle.dumps(value, pickle.HIGHEST_PROTOCOL), now)
+            self._store.put(key, self.get_backend_timeout(timeout), pickle.dumps(value, pickle.HIGHEST_PROTOCOL), now)
             return True
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
@@ -74,7 +71,9 @@ class MemoryCache(BaseCache):
     def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
         key = self.make_and_validate_key(key, version=version)
         with self._store.lock:
-            self._store.put(key, self._expires(timeout), pickle.dumps(value, pickle.HIGHEST_PROTOCOL), time.time())
+            self._store.put(
+                key, self.get_backend_timeout(timeout), pickle.dumps(value, pickle.HIGHEST_PROTOCOL), time.time()
+            )
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
@@ -83,7 +82,7 @@ class MemoryCache(BaseCache):
             entry = self._store.live(key, now)
             if entry is None:
                 return False
-            self._store.entries[key] = (self._expires(timeout), entry[1])
+            self._store.entries[key] = (self.get_backend_timeout(timeout), entry[1])
             return True
 
     def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:

@@ -69,3 +69,59 @@ def test_a_sign_up_token_whose_pending_account_was_removed_is_refused(api):
 
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
+
+
+# --- durable as a pending account ------------------------------------------------------------------
+
+
+def _age_everything(*, hours: int) -> None:
+    """Every pending account and decoy was last taken up ``hours`` ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from users.models import SignupDecoy, User
+
+    then = timezone.now() - timedelta(hours=hours)
+    User.objects.exclude(auth_status="done").update(date_joined=then)
+    SignupDecoy.objects.update(renewed_at=then)
+
+
+def _answer(api, token: str) -> int:
+    return api.bearer(token).post("/user/verify/", {"code": "000000"}).status_code
+
+
+def test_a_decoy_is_renewed_by_a_new_sign_up_exactly_like_a_pending_account(api, owner, settings):
+    from users.services import user_remove_abandoned_signups
+
+    settings.SIGNUP_ABANDON_HOURS = 72
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    decoy, pending = signup(api, EMAIL), signup(api, "newcomer@example.com")
+    _age_everything(hours=50)
+    signup(api, EMAIL), signup(api, "newcomer@example.com")  # both taken up again: renewed
+    _age_everything(hours=30)  # 80 hours after the first sign-up, 30 after the renewal
+
+    user_remove_abandoned_signups()
+
+    assert _answer(api, decoy) == _answer(api, pending) == 400  # both still a live sign-up (wrong code)
+
+
+def test_an_abandoned_decoy_goes_with_the_abandoned_sign_ups(api, owner, settings):
+    from users.services import user_remove_abandoned_signups
+
+    settings.SIGNUP_ABANDON_HOURS = 72
+    decoy, pending = signup(api, EMAIL), signup(api, "newcomer@example.com")
+    _age_everything(hours=73)
+
+    user_remove_abandoned_signups()
+
+    assert _answer(api, decoy) == _answer(api, pending) == 401  # both gone, alike
+
+
+def test_a_decoy_survives_a_flush_of_the_cache(api, owner):
+    from django_redis import get_redis_connection
+
+    decoy = signup(api, EMAIL)
+    get_redis_connection("default").flushdb()
+
+    assert _answer(api, decoy) == 400
