@@ -52,8 +52,9 @@ def test_existing_accounts_get_their_key_and_canonical_address(at_0001):
         [{"username": "\u017fi\u017fip"}, {"username": "s\u0131\u017fip"}],
         [{"email": "casep@example.com"}, {"email": "casep@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com"}],
         [{"email": "jane@\u2603.com"}],
+        [{"username": "\uaf66" * 86}],  # 86 Hangul syllables: a key of 602 characters
     ],
-    ids=["look-alike-usernames", "two-spellings-of-one-address", "address-without-canonical-form"],
+    ids=["look-alike-usernames", "two-spellings-of-one-address", "address-without-canonical-form", "key-too-long"],
 )
 def test_accounts_the_rules_would_merge_stop_the_migration_with_their_ids(at_0001, accounts):
     OldUser = at_0001

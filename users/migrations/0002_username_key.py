@@ -4,7 +4,8 @@ instead of lower(), e-mail addresses stored in canonical form.
 Existing rows get their key and canonical address here. Accounts that the new rules make one (two
 usernames that look alike, two spellings of one address) or an address with no canonical form
 stop the migration with their ids, so that nobody's account is merged or renamed behind their
-back: resolve them in the admin, then migrate again.
+back (so does a username whose key is over the key column's length): resolve them in the admin,
+then migrate again.
 """
 
 from collections import defaultdict
@@ -12,7 +13,7 @@ from collections import defaultdict
 from django.db import migrations, models
 
 import users.canonical
-from users.canonical import normalize_email, normalize_username, username_key
+from users.canonical import USERNAME_KEY_MAX_LENGTH, normalize_email, normalize_username, username_key
 
 
 def _conflicts(label: str, owners: dict[str, list]) -> list[str]:
@@ -27,6 +28,8 @@ def canonicalize_identity(apps, schema_editor) -> None:
     for pk, username, email in rows:
         username = normalize_username(username) if username else None
         key = username_key(username) if username else None
+        if key and len(key) > USERNAME_KEY_MAX_LENGTH:
+            problems.append(f"a username whose key is too long: account {pk}")
         if email:
             canonical_email = normalize_email(email)
             if canonical_email is None:
