@@ -12,15 +12,16 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from project.exceptions import RateLimited, error_body
-from users.identifiers import normalize_email, normalize_phone
+from users.canonical import normalize_email, normalize_phone, normalize_username
 from users.models import AuthStatus, AuthType, User
 from users.ratelimits import BY_IP, ratelimit_hit
 
 
 class IdentityFieldsMixin:
     """E-mail and phone number stored in the canonical form sign-up uses (so that uniqueness and
-    login see them), and a blank username read as "" (UsernameField cannot take the nullable
-    column's None; the model stores blank as NULL)."""
+    login see them), a username refused when it or a look-alike is taken (the model's key, which the
+    form's own unique check cannot see), and a blank username read as "" (UsernameField cannot take
+    the nullable column's None; the model stores blank as NULL)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -28,6 +29,12 @@ class IdentityFieldsMixin:
             self.fields["username"].empty_value = ""
         if "phone_number" in self.fields:
             self.fields["phone_number"].help_text = "International (+12025550143) or in the default phone region."
+
+    def clean_username(self) -> str:
+        username = normalize_username(self.cleaned_data.get("username") or "")
+        if username and User.objects.username_taken(username, exclude_pk=self.instance.pk):
+            raise forms.ValidationError("This username, or one that looks like it, is taken.")
+        return username
 
     def clean_email(self) -> str | None:
         value = self.cleaned_data.get("email") or ""

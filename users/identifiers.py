@@ -1,56 +1,27 @@
-"""Reading what a person types as "e-mail or phone number" into one canonical form.
-
-E-mail addresses are lower-cased whole (one person, one account, whatever the capitals); phone
-numbers are parsed with phonenumbers and kept in E.164. Numbers written without "+" are read in
-``settings.DEFAULT_PHONE_REGION``.
-"""
+"""Reading what a person types as "e-mail or phone number", or as a login name, into the canonical
+forms of users/canonical.py: which kind of identifier it is, and its value in that form."""
 
 from dataclasses import dataclass
 
-import phonenumbers
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
-
+from users.canonical import fold, nfkc, normalize_email, normalize_phone, username_key
 from users.models import AuthType
 
-_email_validator = EmailValidator()
+__all__ = ["Identifier", "LoginName", "login_name", "normalize_email", "normalize_phone", "parse_identifier"]
 
 
 @dataclass(frozen=True)
 class Identifier:
     kind: str  # AuthType value
-    value: str  # lower-cased e-mail or E.164 number
+    value: str  # canonical e-mail address or E.164 number
 
     @property
     def is_email(self) -> bool:
         return self.kind == AuthType.EMAIL
 
 
-def normalize_email(value: str) -> str | None:
-    value = value.strip().lower()
-    try:
-        _email_validator(value)
-    except ValidationError:
-        return None
-    return value
-
-
-def normalize_phone(value: str) -> str | None:
-    value = value.strip()
-    if not value or len(value) > 32:
-        return None
-    try:
-        parsed = phonenumbers.parse(value, settings.DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def parse_identifier(value: str) -> Identifier | None:
     """An e-mail address or a phone number in canonical form, or None if it is neither."""
+    value = nfkc(value)  # a full-width at sign (U+FF20) is an "@"
     if "@" in value:
         email = normalize_email(value)
         return Identifier(AuthType.EMAIL, email) if email else None
@@ -61,15 +32,15 @@ def parse_identifier(value: str) -> Identifier | None:
 @dataclass(frozen=True)
 class LoginName:
     kind: str  # "email", "phone" or "username"
-    value: str  # normalized: lower-cased e-mail, E.164 number, lower-cased username
+    value: str  # canonical e-mail address, E.164 number, or username key
 
 
 def login_name(value: str) -> LoginName:
     """What a login's ``user_input`` names: an e-mail address if it has an "@", else a phone number
-    if it reads as one, else a username."""
-    value = value.strip()
+    if it reads as one, else a username (its key, so that look-alike spellings name one account)."""
+    value = nfkc(value).strip()
     if "@" in value:
-        return LoginName("email", normalize_email(value) or value.lower())
+        return LoginName("email", normalize_email(value) or fold(value))
     if phone := normalize_phone(value):
         return LoginName("phone", phone)
-    return LoginName("username", value.lower())
+    return LoginName("username", username_key(value))

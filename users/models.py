@@ -3,15 +3,29 @@
 An account is created pending by sign-up (``auth_status`` ``new``), becomes ``code_verified`` when
 the one-time code is confirmed and ``done`` when the profile has a username and a password. Only
 ``done`` accounts can log in. The primary key is a random UUID so that ids in tokens reveal nothing.
+
+``save()`` keeps the identity fields canonical (users/canonical.py): the e-mail address in its
+canonical form, the username NFKC-normalized, and ``username_key``, the look-alike key of the
+username, computed from it. The unique constraints on ``email`` and ``username_key`` are therefore
+the canonical uniqueness; ``bulk_create`` and ``update`` bypass ``save()`` and must not be used to
+set these fields.
 """
 
 import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils import timezone
+
+from users.canonical import (
+    USERNAME_KEY_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    normalize_email,
+    normalize_username,
+    username_key,
+    validate_email_address,
+    validate_username,
+)
 
 
 class AuthType(models.TextChoices):
@@ -35,8 +49,20 @@ class Gender(models.TextChoices):
 class AccountManager(UserManager):
     @classmethod
     def normalize_email(cls, email: str | None) -> str:
-        # The whole address, as sign-up and login read it: one person, one account.
-        return (email or "").strip().lower()
+        # The canonical address, as sign-up and login read it: one person, one account. One
+        # without a canonical form is left as it is, for the field's validators to refuse.
+        return normalize_email(email or "") or (email or "").strip()
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # By the key, as the API's login looks up usernames (the admin's log-in and createsuperuser's
+        # "already taken" check use this).
+        if not username:
+            raise self.model.DoesNotExist
+        return self.get(username_key=username_key(username))
+
+    def username_taken(self, username: str, *, exclude_pk: uuid.UUID | None = None) -> bool:
+        """Whether another account has this username or one that looks like it."""
+        return self.filter(username_key=username_key(username)).exclude(pk=exclude_pk).exists()
 
     def _create_user(self, username, email, password, **extra_fields):
         extra_fields.setdefault("auth_status", AuthStatus.DONE)
@@ -47,11 +73,15 @@ class AccountManager(UserManager):
 
 class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # Nullable until the profile is completed; unique regardless of case (constraint below).
+    # Nullable until the profile is completed; unique by its key (below), whatever the case, width
+    # or look-alike letters.
     username = models.CharField(
-        max_length=150, unique=True, null=True, blank=True, validators=[UnicodeUsernameValidator()]
+        max_length=USERNAME_MAX_LENGTH, unique=True, null=True, blank=True, validators=[validate_username]
     )
-    email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
+    username_key = models.CharField(
+        max_length=USERNAME_KEY_MAX_LENGTH, unique=True, null=True, blank=True, editable=False
+    )
+    email = models.EmailField(max_length=254, unique=True, null=True, blank=True, validators=[validate_email_address])
     phone_number = models.CharField(max_length=16, unique=True, null=True, blank=True)  # E.164
     auth_type = models.CharField(max_length=16, choices=AuthType.choices, default=AuthType.EMAIL)
     auth_status = models.CharField(max_length=16, choices=AuthStatus.choices, default=AuthStatus.NEW, db_index=True)
@@ -66,7 +96,10 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("username"), name="users_user_username_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(username__isnull=True) | models.Q(username_key__isnull=False),
+                name="users_user_username_has_key",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -74,9 +107,18 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs) -> None:
         # Empty strings would collide on the unique columns; absent means NULL.
+        self.username = normalize_username(self.username) if self.username else None
+        self.username_key = username_key(self.username) if self.username else None
+        if self.email:
+            email = normalize_email(self.email)
+            if email is None:
+                raise ValueError("not an e-mail address with a canonical form; validate before saving")
+            self.email = email
         self.email = self.email or None
         self.phone_number = self.phone_number or None
-        self.username = self.username or None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
         super().save(*args, **kwargs)
 
 

@@ -1,15 +1,14 @@
 """Input and output serializers, one small pair per endpoint, on plain ``serializers.Serializer``."""
 
-import unicodedata
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.models import Channel, DeliveryStatus
-from users.identifiers import normalize_phone, parse_identifier
+from users.canonical import USERNAME_MAX_LENGTH, normalize_username, validate_username
+from users.identifiers import parse_identifier
 from users.models import AuthStatus, AuthType, Gender
 
 
@@ -25,12 +24,18 @@ class Text(serializers.CharField):
         return value
 
 
+@extend_schema_field({"type": "string", "maxLength": USERNAME_MAX_LENGTH})
 class Username(Text):
-    """A username, NFKC-normalized before its length and characters are validated, so that
-    full-width and plain letters are one name and no expansion slips past the limits."""
+    """A username, NFKC-normalized before it is validated (users.canonical.validate_username: length,
+    characters, not an e-mail address or a phone number), so that full-width and plain letters are
+    one name and no expansion slips past the limits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validators", [validate_username])
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        return unicodedata.normalize("NFKC", super().to_internal_value(data))
+        return normalize_username(super().to_internal_value(data))
 
 
 class Secret(Text):
@@ -118,7 +123,7 @@ class GenderField(serializers.ChoiceField):
 
 class ProfileInput(serializers.Serializer):
     first_name = Text(max_length=150, required=False, allow_blank=True)
-    username = Username(max_length=150, required=False, validators=[UnicodeUsernameValidator()])
+    username = Username(required=False)
     bio = Text(max_length=500, required=False, allow_blank=True)
     gender = GenderField(
         required=False, allow_blank=True, help_text="male, female, other or unspecified (men/women are accepted)."
@@ -126,13 +131,6 @@ class ProfileInput(serializers.Serializer):
     password = Secret(required=False)
     confirm_password = Secret(required=False)
     old_password = Secret(required=False, help_text="Required to change an existing password.")
-
-    def validate_username(self, value: str) -> str:
-        # Login takes a username, an e-mail address or a phone number in one field: a username that
-        # reads as either would shadow somebody's address or number.
-        if "@" in value or normalize_phone(value) is not None or value.isdigit():
-            raise serializers.ValidationError("A username cannot be an e-mail address or a phone number.")
-        return value
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # The seed's clients send the misspelt "fistname".

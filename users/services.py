@@ -282,7 +282,7 @@ def user_update_profile(*, user: User, data: dict[str, Any], signup_token: Signu
     if first_completion and not (data.get("username") or user.username):
         raise ApplicationError("Invalid input.", fields={"username": ["This field is required."]})
     username = data.get("username")
-    if username and User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
+    if username and User.objects.username_taken(username, exclude_pk=user.pk):
         raise ApplicationError("Invalid input.", fields={"username": ["This username is taken."]})
     password_hash = _password_fields_check(user=user, data=data, first_completion=first_completion)
 
@@ -310,8 +310,9 @@ def user_update_profile(*, user: User, data: dict[str, Any], signup_token: Signu
 
 def _login_candidate(name: LoginName) -> User | None:
     """The one account a login name designates (usernames can be neither an e-mail address nor a
-    phone number, so the three never shadow each other)."""
-    lookup = {"email": "email", "phone": "phone_number", "username": "username__iexact"}[name.kind]
+    phone number, so the three never shadow each other). A username is looked up by its key, so a
+    look-alike spelling reaches the one account it collides with."""
+    lookup = {"email": "email", "phone": "phone_number", "username": "username_key"}[name.kind]
     return User.objects.filter(**{lookup: name.value}).first()
 
 
@@ -322,8 +323,9 @@ _dummy_hash: str | None = None
 def user_login(*, user_input: str, password: str, client_address: str) -> dict[str, str]:
     """Check the credentials and issue a token pair. Every failure is the same 401 and costs the
     same password hash. Failures slow down further tries of that name from that address for a
-    while (login_account_failures): keyed on what was typed, not on the account, so the limit
-    neither locks the owner out from elsewhere nor tells which names belong to one account. Each
+    while (login_account_failures): keyed on the canonical form of what was typed (look-alike
+    spellings of a name count together), not on the account, so the limit neither locks the owner
+    out from elsewhere nor tells which names belong to one account. Each
     try is counted before the hash and refunded on success, so parallel guesses cannot slip past.
     """
     global _dummy_hash

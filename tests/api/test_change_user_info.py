@@ -264,3 +264,50 @@ def test_full_width_letters_are_the_same_username(verified, change_info):
     response = change_info(verified("other@example.com"), **complete(username="\uff4a\uff41\uff4e\uff45"))
 
     assert_error(response, 400, "invalid", fields=("username",))
+
+
+# Look-alike letters are written as escapes: U+0131 dotless i, U+017F long s, U+0430 Cyrillic a,
+# U+03BF Greek omicron.
+@pytest.mark.parametrize(
+    ("existing", "wanted"),
+    [
+        ("adminp", "\u0430dminp"),
+        ("\u0430dminp", "adminp"),
+        ("\u017fi\u017fip", "s\u0131\u017fip"),
+        ("EXIST3p", "exi\u017ft3p"),
+        ("google", "g\u03bf\u03bfgle"),
+        ("strasse", "STRA\u00dfE"),
+    ],
+)
+def test_a_username_that_looks_like_one_in_use_is_refused(verified, change_info, existing, wanted):
+    UserFactory(username=existing)
+
+    response = change_info(verified(), **complete(username=wanted))
+
+    assert_error(response, 400, "invalid", fields=("username",))
+    assert User.objects.get(email=EMAIL).auth_status == AuthStatus.CODE_VERIFIED
+
+
+def test_renaming_to_a_look_alike_of_ones_own_name_is_allowed(user, tokens, change_info):
+    response = change_info(tokens["access"], username="JANE")
+
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert (user.username, user.username_key) == ("JANE", "jane")
+
+
+def test_the_username_is_stored_nfkc_with_its_key(verified, change_info):
+    response = change_info(verified(), **complete(username="\uff2a\uff41\uff4e\uff45_\u0130"))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["username"] == "Jane_\u0130"
+    user = User.objects.get()
+    assert user.username == "Jane_\u0130"
+    assert user.username_key == "jane_i\u0307"
+
+
+def test_a_username_whose_key_is_too_long_is_refused(verified, change_info):
+    # 86 Hangul syllables fit 150 characters, but their key is 602 characters.
+    response = change_info(verified(), **complete(username="\uaf66" * 86))
+
+    assert_error(response, 400, "invalid", fields=("username",))

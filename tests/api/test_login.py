@@ -122,3 +122,56 @@ def test_username_that_looks_like_a_phone_number_cannot_take_over_the_phone_logi
         assert AccessToken(response.json()["access"])["user_id"] == str(owner.id)
     else:
         assert_error(rename, 400, "invalid", fields=("username",))
+
+
+# Look-alike letters are written as escapes: U+0131 dotless i, U+017F long s, U+0430 Cyrillic a.
+@pytest.mark.parametrize(
+    ("username", "typed"),
+    [
+        ("EXIST3p", "ex\u0131st3p"),
+        ("EXIST3p", "exi\u017ft3p"),
+        ("adminp", "\u0430dminp"),
+        ("\u0430dminp", "ADMINP"),
+        ("sisip", "\u017fi\u017fip"),
+    ],
+)
+def test_a_look_alike_spelling_of_a_username_logs_in_to_the_one_account_it_collides_with(api, username, typed):
+    owner = UserFactory(username=username)
+
+    response = login_response(api, typed)
+
+    assert response.status_code == 200, response.content
+    assert AccessToken(response.json()["access"])["user_id"] == str(owner.id)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "casep@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",  # full-width domain
+        "casep\uff20example.com",  # full-width at sign
+        "CASEP@EXAMPLE.COM.",
+    ],
+)
+def test_login_by_email_reads_the_address_in_its_canonical_form(api, typed):
+    owner = UserFactory(username="casep", email="casep@example.com")
+
+    response = login_response(api, typed)
+
+    assert response.status_code == 200, response.content
+    assert AccessToken(response.json()["access"])["user_id"] == str(owner.id)
+
+
+def test_login_by_email_with_an_international_domain(api):
+    owner = UserFactory(username="jane_b", email="jane@b\u00fccher.example")
+
+    response = login_response(api, "Jane@B\u00dcCHER.example")
+
+    assert owner.email == "jane@xn--bcher-kva.example"
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    "typed", ["jane@\u2603.com", "jane@xn--zz.com", "jane@exa\u200dmple.com", "ex\u0131st@example.com"]
+)
+def test_login_with_an_address_that_has_no_canonical_form_is_a_plain_401(api, user, typed):
+    assert_error(login_response(api, typed), 401, "invalid_credentials")

@@ -89,3 +89,29 @@ def test_createsuperuser_stores_the_address_as_login_reads_it(api, db):
     assert User.objects.get(username="boss").email == "boss.lady@example.com"
     response = login(api, "Boss.Lady@Example.com", "a long pass phrase", "198.51.100.7")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    ["ex\u0131st3p", "exi\u017ft3p", "exist3p", "\uff25\uff38\uff29\uff33\uff34\uff13p"],
+    ids=["dotless-i", "long-s", "lower-case", "full-width"],
+)
+def test_look_alike_spellings_of_a_name_share_its_failed_login_limit(api, rates, look_alike):
+    rates(login_account_failures="3/h")
+    UserFactory(username="EXIST3p")
+    for _ in range(3):
+        assert login(api, "EXIST3p", "wrong", "198.51.100.7").status_code == 401
+
+    assert login(api, look_alike, "wrong", "198.51.100.7").status_code == 429
+    assert login(api, look_alike, PASSWORD, "198.51.100.7").status_code == 429
+
+
+def test_spellings_of_one_address_share_its_failed_login_limit(api, rates):
+    rates(login_account_failures="2/h")
+    UserFactory(username="casep", email="casep@example.com")
+    for _ in range(2):
+        assert login(api, "casep@example.com", "wrong", "198.51.100.7").status_code == 401
+
+    response = login(api, "casep@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com", "wrong", "198.51.100.7")
+
+    assert response.status_code == 429

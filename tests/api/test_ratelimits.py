@@ -425,3 +425,12 @@ def test_django_ratelimit_system_checks_would_catch_a_per_process_cache(settings
     settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     ids = {m.id for m in run_checks() if m.id}
     assert "django_ratelimit.E003" in ids
+
+
+def test_signup_identifier_is_one_quota_for_every_spelling_of_an_address(api, rates):
+    rates(signup_identifier="2/h")
+    assert signup(api, "casep@example.com").status_code == 201
+    assert signup(api, "casep@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com").status_code == 201  # full-width
+
+    assert_rate_limited(signup(api, "casep\uff20example.com"), window=3600)  # full-width at sign
+    assert_rate_limited(signup(api, "CASEP@EXAMPLE.COM."), window=3600)

@@ -220,3 +220,63 @@ def test_signing_up_again_restarts_the_abandonment_clock(api, settings):
     user_remove_abandoned_signups()
 
     assert User.objects.filter(email="late@example.com").exists()
+
+
+FULL_WIDTH_EXAMPLE = "\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45"  # "example" in full-width letters
+U_LABEL = "\u00fc" * 57  # 63 characters once encoded, the most a label may have
+
+
+@pytest.mark.parametrize(
+    "again",
+    [f"casep@{FULL_WIDTH_EXAMPLE}.com", "casep\uff20example.com", "\uff43asep@example.com", "CASEP@example.com."],
+)
+def test_another_spelling_of_the_address_reuses_the_pending_account_and_mails_the_canonical_address(
+    api, settings, signup, again
+):
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    first = SignupToken(signup("casep@example.com"))
+
+    second = SignupToken(signup(again))
+
+    assert User.objects.count() == 1
+    assert first["user_id"] == second["user_id"]
+    assert [m.to for m in mail.outbox] == [["casep@example.com"], ["casep@example.com"]]
+
+
+def test_another_spelling_of_a_finished_account_address_gets_the_notice(api):
+    UserFactory(email="casep@example.com")
+
+    response = api.post("/user/signup/", {"email_phone_number": f"casep@{FULL_WIDTH_EXAMPLE}.com"})
+
+    assert response.status_code == 201, response.content
+    assert User.objects.count() == 1
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["casep@example.com"]
+    assert "already have an account" in mail.outbox[0].body
+
+
+def test_signup_with_an_international_domain_stores_and_mails_its_ascii_form(api):
+    response = api.post("/user/signup/", {"email_phone_number": "Jane@B\u00fccher.example"})
+
+    assert response.status_code == 201, response.content
+    assert User.objects.get().email == "jane@xn--bcher-kva.example"
+    assert mail.outbox[0].to == ["jane@xn--bcher-kva.example"]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "jane@\u2603.com",  # not allowed by IDNA 2008
+        "jane@xn--zz.com",  # an A-label that does not decode
+        "jane@exa\u200dmple.com",  # a joiner out of context
+        "jane@ab--c.com",
+        "ex\u0131st@example.com",  # a dotless i: not an ASCII mailbox
+        f"{'x' * 64}@{U_LABEL}.{U_LABEL}.{U_LABEL}.com",  # 242 typed, 260 once the domain is encoded
+    ],
+)
+def test_signup_refuses_an_address_without_a_canonical_form_with_400(api, typed):
+    response = api.post("/user/signup/", {"email_phone_number": typed})
+
+    assert_error(response, 400, "invalid", fields=("email_phone_number",))
+    assert not User.objects.exists()
+    assert mail.outbox == []

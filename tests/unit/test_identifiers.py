@@ -2,7 +2,8 @@
 
 import pytest
 
-from users.identifiers import Identifier, normalize_email, normalize_phone, parse_identifier
+from users.canonical import username_key
+from users.identifiers import Identifier, LoginName, login_name, normalize_email, normalize_phone, parse_identifier
 from users.models import AuthType
 
 
@@ -75,3 +76,22 @@ def test_invalid_phone_numbers_are_refused(typed):
 def test_invalid_emails_are_refused(typed):
     assert normalize_email(typed) is None
     assert parse_identifier(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("ex\u0131st3p", LoginName("username", username_key("EXIST3p"))),
+        ("exi\u017ft3p", LoginName("username", username_key("EXIST3p"))),
+        ("casep@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com", LoginName("email", "casep@example.com")),  # full-width
+        ("casep\uff20example.com", LoginName("email", "casep@example.com")),
+        ("\uff08202) 555-0143", LoginName("phone", "+12025550143")),
+    ],
+)
+def test_login_names_are_canonical(typed, expected):
+    assert login_name(typed) == expected
+
+
+def test_login_name_with_an_unusable_address_is_still_one_name_in_any_case():
+    assert login_name("jane@\u2603.com") == login_name("JANE@\u2603.COM")
+    assert login_name("jane@\u2603.com").kind == "email"
