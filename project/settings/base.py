@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc files, served from here instead of a CDN
     "django_ratelimit",
     "users",
     "notifications",
@@ -195,6 +196,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs pages load Swagger UI and ReDoc from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -287,7 +292,8 @@ WEBOTP_DOMAIN = env("WEBOTP_DOMAIN", default="localhost")
 # --- Static files, i18n ---------------------------------------------------------------------
 STATIC_URL = "static/"
 # WhiteNoise serves the apps' static files straight from their folders, so gunicorn serves the
-# pages' CSS and JS without a collectstatic step or a separate web server.
+# pages' CSS and JS, and the docs' Swagger UI and ReDoc, without a collectstatic step or a separate
+# web server.
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
