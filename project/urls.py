@@ -3,9 +3,9 @@ admin, and the web pages (last, so that they never shadow an API path)."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from project import health
+from project import docs, health
 from users.admin import admin_login
 
 urlpatterns = [
@@ -14,7 +14,8 @@ urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", docs.SwaggerDocs.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", docs.RedocDocs.as_view(url_name="schema"), name="redoc"),
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("web.urls")),

@@ -155,6 +155,7 @@ def worker_env(settings, smtp_server, fake_twilio):
         CELERY_TASK_ALWAYS_EAGER="False",
         # Short enough for a test to wait out; the lease of a delivery claim is the hard limit.
         CELERY_VISIBILITY_TIMEOUT="6",
+        CELERY_UNACKED_RESTORE_INTERVAL="2",
         CELERY_TASK_SOFT_TIME_LIMIT="4",
         CELERY_TASK_TIME_LIMIT="5",
         DELIVERY_RETRY_BASE_SECONDS="0.2",

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc files, served from here instead of a CDN
     "django_ratelimit",
     "users",
     "notifications",
@@ -232,6 +233,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs pages load Swagger UI and ReDoc from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -259,16 +264,30 @@ DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=2
 # worker killed leaves its tasks unacknowledged until the visibility timeout. A live worker keeps
 # a task unacknowledged at most for the longest retry countdown plus one attempt (the hard time
 # limit), so the timeout is that plus a minute (169 s by default): any shorter and a retry waiting
-# in a worker would be handed out twice; any longer and a task lost with a dead worker would come
-# back after its code (sealed with VERIFICATION_CODE_TTL at sign-up) had expired.
+# in a worker would be handed out twice.
+#
+# The timeout alone hands nothing back: kombu's Redis transport returns the tasks whose timeout
+# has passed by scanning its index of unacknowledged tasks, once when a worker starts and then from
+# each running worker's event loop. Left to kombu (a call every 10 s, a real scan on one call in
+# 10, under a lock that a worker dying while scanning holds for 5 minutes), a task could come back
+# up to 100 s after its timeout. Here every call scans (throttle 1), every
+# CELERY_UNACKED_RESTORE_INTERVAL seconds (5), and the lock expires after as long. So a task of a
+# worker killed outright is handed out again at most timeout + interval after the dead worker took
+# it (174 s by default; another interval if a worker died while holding the lock), or as soon as a
+# worker starts if none was running then. That bound stays below VERIFICATION_CODE_TTL, with
+# which its code was sealed at sign-up, so the code still works when it arrives.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+_unacked_restore_interval = env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=5)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int(
         "CELERY_VISIBILITY_TIMEOUT",
         default=int(DELIVERY_RETRY_BASE_SECONDS * 2**DELIVERY_MAX_RETRIES) + CELERY_TASK_TIME_LIMIT + 60,
     ),
+    "unacked_restore_interval": _unacked_restore_interval,
+    "unacked_restore_throttle": 1,
+    "unacked_mutex_expire": _unacked_restore_interval,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -324,7 +343,8 @@ WEBOTP_DOMAIN = env("WEBOTP_DOMAIN", default="localhost")
 # --- Static files, i18n ---------------------------------------------------------------------
 STATIC_URL = "static/"
 # WhiteNoise serves the apps' static files straight from their folders, so gunicorn serves the
-# pages' CSS and JS without a collectstatic step or a separate web server.
+# pages' CSS and JS, and the docs' Swagger UI and ReDoc, without a collectstatic step or a separate
+# web server.
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -223,3 +223,38 @@ def test_a_pool_process_killed_during_the_provider_call_sends_exactly_one_sms(
     assert len(fake_twilio.messages) == 1
     assert fake_twilio.answers == ["stall", "201"]
     assert_not_logged(logs(), code=CODE)
+
+
+def test_a_task_of_a_killed_worker_comes_back_within_the_visibility_timeout_and_one_restore_interval(
+    client, celery_worker, fake_twilio, worker_broker, worker_env, next_codes, logs
+):
+    # The broker gives back the tasks of a dead worker by scanning its index of unacknowledged
+    # tasks: once when a worker starts, then every CELERY_UNACKED_RESTORE_INTERVAL seconds from
+    # each running worker. The replacement here starts at once, long before the visibility timeout
+    # has passed, so its start-up scan finds nothing yet and only the periodic scan can give the
+    # task back: within the timeout plus one interval of the dead worker taking it (README).
+    worker_env["CELERY_VISIBILITY_TIMEOUT"] = "10"  # room for the new worker to boot on a busy machine
+    visibility_timeout = float(worker_env["CELERY_VISIBILITY_TIMEOUT"])
+    restore_interval = float(worker_env["CELERY_UNACKED_RESTORE_INTERVAL"])
+    fake_twilio.script("stall")  # then 201
+    next_codes(CODE)
+    celery_worker.start()
+
+    client.signup(NUMBER)
+    fake_twilio.wait_for_stall()
+    celery_worker.current.kill()  # kill -9 of the worker and its pool, the call in flight
+    [(_, delivered_at)] = worker_broker.zrange("unacked_index", 0, -1, withscores=True)
+    celery_worker.start()
+    assert time.time() < delivered_at + visibility_timeout, "the new worker started after the timeout"
+
+    bound = visibility_timeout + restore_interval
+    wait_until(lambda: len(fake_twilio.requests) == 2, bound + 5, "the task handed out again", interval=0.02)
+    came_back_after = time.time() - delivered_at
+    print(f"redelivered {came_back_after:.2f} s after the dead worker took it")  # shown by pytest -rP
+
+    assert visibility_timeout <= came_back_after <= bound + 1.0  # 1 s: the new copy's way to the provider
+    wait_until(lambda: Delivery.objects.get().status == "sent", 10, "status sent")
+    time.sleep(1.0)  # room for a duplicate to show up
+    assert fake_twilio.answers == ["stall", "201"]
+    assert len(fake_twilio.messages) == 1
+    assert_not_logged(logs(), code=CODE)

@@ -116,8 +116,21 @@ def test_the_broker_waits_longer_than_any_retry_and_any_attempt_but_not_as_long_
     assert visibility > longest_countdown + settings.CELERY_TASK_TIME_LIMIT
     # An attempt (and so a delivery claim) never outlives the hard time limit.
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT < visibility
-    # A task of a worker killed outright comes back while its code can still be used.
-    assert visibility < settings.VERIFICATION_CODE_TTL
+    # A task of a worker killed outright comes back, at the first scan after the timeout, while
+    # its code can still be used.
+    restore_interval = settings.CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"]
+    assert visibility + restore_interval < settings.VERIFICATION_CODE_TTL
+
+
+def test_every_worker_scans_for_tasks_of_dead_workers_every_restore_interval():
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    interval = options["unacked_restore_interval"]
+    assert 0 < interval <= 10
+    # kombu's default throttle skips 9 calls in 10, making the real period ten times the interval.
+    assert options["unacked_restore_throttle"] == 1
+    # A worker that dies while scanning holds the scan's lock no longer than one more interval.
+    assert options["unacked_mutex_expire"] <= interval
+    assert app.conf.broker_transport_options == options
 
 
 def test_workers_send_task_events_for_flower():
