@@ -30,6 +30,7 @@ from users.serializers import (
     VerifyInput,
     VerifyOutput,
 )
+from users.sms_guard import SmsClient
 from users.tokens import STAGE_VERIFIED, SignupOrAccessAuthentication, SignupToken, SignupTokenAuthentication
 
 
@@ -63,7 +64,7 @@ class SignupView(APIView):
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["email_phone_number"]
         ratelimit_hit(request, "signup_identifier", identifier.value)
-        result = services.user_signup(identifier=identifier)
+        result = services.user_signup(identifier=identifier, client=SmsClient.of(request))
         return Response(SignupOutput(result).data, status=status.HTTP_201_CREATED)
 
 
@@ -90,12 +91,12 @@ class NewVerifyView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: ResendOutput, **_errors(401, 429, 503)},
+        responses={200: ResendOutput, **_errors(400, 401, 429, 503)},
         summary="Send a new code, replacing the previous one (sign-up token)",
     )
     def get(self, request: Request) -> Response:
         ratelimit_hit(request, "resend_account", str(request.user.id))
-        retry_after = services.user_resend_code(account=request.user)
+        retry_after = services.user_resend_code(account=request.user, client=SmsClient.of(request))
         # The status the token stands for, not the account's: a stranger's sign-up for an address its
         # owner already verified must not learn that.
         status_ = AuthStatus.CODE_VERIFIED if request.auth.get("stage") == STAGE_VERIFIED else AuthStatus.NEW

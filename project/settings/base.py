@@ -138,8 +138,14 @@ RATE_LIMITS = {
     "refresh_ip": "60/m",  # token refreshes from one client address
     "profile_account": "30/h",  # profile changes of one account (bounds old-password guessing)
     "admin_login_ip": "10/15m",  # admin log-in attempts from one client address
-    "sms_prefix": "10/h",  # SMS to numbers equal but for their last three digits (SMS pumping)
-    "sms_daily_budget": "1000/d",  # all SMS in a day: the breaker refuses new SMS until the window ends
+    # SMS pumping (users/sms_guard.py). These rules are counted together, in this order, in clock-
+    # aligned windows (a "d" window is a UTC day): a request one rule refuses is counted by none, so
+    # the budget is only spent by SMS that every other rule let through.
+    "sms_network_hour": "10/h",  # SMS for clients of one network (IPv4 /24, IPv6 /48) in an hour
+    "sms_network_day": "40/d",  # the same in a day: 5 networks spend at most 200 of the daily budget
+    "sms_prefix": "10/h",  # SMS to numbers equal but for their last three digits
+    "sms_country_day": "500/d",  # SMS to one destination country (ISO region) in a day: half the budget
+    "sms_daily_budget": "1000/d",  # all SMS in a day: the breaker, last; refuses new SMS until the day ends
 }
 RATE_LIMITS.update(env.dict("RATE_LIMITS", default={}))
 RATELIMIT_USE_CACHE = "default"

@@ -63,8 +63,21 @@ def defaults() -> dict:
 def test_readme_documents_every_rate_limit_rule():
     documented = readme_rate_limits()
 
-    assert len(documented) == 11, documented
+    assert len(documented) == 14, documented
     assert documented["signup_ip"] == "20/h"
+
+
+def test_per_network_sms_rules_are_well_under_the_per_address_sign_up_limit_and_a_quarter_budget():
+    # The finding's attack came from 5 networks: a whole day of theirs must stay within a quarter of
+    # the daily budget, and one network must get fewer SMS an hour than one address gets sign-ups.
+    documented = readme_rate_limits()
+    count = {rule: int(rate.split("/")[0]) for rule, rate in documented.items()}
+
+    assert documented["sms_network_hour"].endswith("/h")
+    assert documented["sms_network_day"].endswith("/d")
+    assert documented["sms_daily_budget"].endswith("/d")
+    assert count["sms_network_hour"] * 2 <= count["signup_ip"]
+    assert 5 * count["sms_network_day"] <= count["sms_daily_budget"] // 4
 
 
 def test_default_rate_limits_are_the_readme_table(defaults):
