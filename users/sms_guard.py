@@ -3,13 +3,16 @@
 Checked in this order, before anything is written or sent:
 
 1. The number: its country is in SMS_ALLOWED_COUNTRIES and its line type can receive SMS.
-2. The rate rules, counted together in one atomic step (users.ratelimits.ratelimit_hit_all):
+2. The challenge (only with SMS_CHALLENGE_BACKEND set): once the day's SMS reach
+   SMS_CHALLENGE_AFTER_SHARE of the daily budget, the client must send a challenge response
+   that the provider accepts (users/challenges.py).
+3. The rate rules, counted together in one atomic step (users.ratelimits.ratelimit_hit_all):
    the client's network (``sms_network_hour``, ``sms_network_day``), the number range
    (``sms_prefix``), the destination country (``sms_country_day``) and, last, the daily budget
    (``sms_daily_budget``), the breaker. A request that one rule refuses is counted by none, so a
    few clients run into their own limits long before they could spend the budget of everyone.
 
-Refusals are one generic ``sms_unavailable`` whatever the reason, so that the rules
+Refusals of 1 and 3 are one generic ``sms_unavailable`` whatever the reason, so that the rules
 cannot be probed one by one. Every request that passes counts, even one whose code the resend
 cooldown then keeps from being sent: the budget errs on the safe side.
 """
@@ -24,7 +27,8 @@ from phonenumbers import PhoneNumberType
 
 from project.exceptions import ApplicationError
 from project.masking import mask_recipient
-from users.ratelimits import ratelimit_hit_all, sms_network
+from users.challenges import challenge_verify
+from users.ratelimits import client_ip, ratelimit_hit_all, ratelimit_usage, sms_network
 
 logger = logging.getLogger(__name__)
 
@@ -41,19 +45,47 @@ class SmsUnavailable(ApplicationError):
     message = "We cannot send a code to this number. Use another number or an e-mail address."
 
 
+class ChallengeRequired(ApplicationError):
+    code = "challenge_required"
+    message = "Complete the challenge and send its response with the request."
+
+
+class ChallengeFailed(ApplicationError):
+    code = "challenge_failed"
+    message = "The challenge was not passed. Complete it again and send the new response."
+
+
 @dataclass(frozen=True)
 class SmsClient:
     """Who asks for an SMS."""
 
     network: str  # users.ratelimits.sms_network: what the per-network rules count
+    address: str  # the client address, passed on to the challenge provider
+    challenge: str = ""  # the challenge response the client sent, if any
 
     @classmethod
-    def of(cls, request: HttpRequest) -> "SmsClient":
-        return cls(network=sms_network(request))
+    def of(cls, request: HttpRequest, *, challenge: str = "") -> "SmsClient":
+        return cls(network=sms_network(request), address=client_ip(request), challenge=challenge)
 
 
 def _refused() -> SmsUnavailable:
     return SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
+
+
+def _challenge_due() -> bool:
+    if not settings.SMS_CHALLENGE_BACKEND:
+        return False
+    share = settings.SMS_CHALLENGE_AFTER_SHARE
+    usage = ratelimit_usage(BUDGET_RULE, BUDGET_KEY) if share > 0 else None
+    # With no budget to take a share of, the challenge is always due.
+    return usage is None or usage[0] >= share * usage[1]
+
+
+def _challenge_check(client: SmsClient) -> None:
+    if not client.challenge:
+        raise ChallengeRequired(fields={"challenge": [ChallengeRequired.message]})
+    if not challenge_verify(response=client.challenge, remoteip=client.address):
+        raise ChallengeFailed(fields={"challenge": [ChallengeFailed.message]})
 
 
 def _log_refusal(rule: str, number: str, region: str, client: SmsClient) -> None:
@@ -77,6 +109,8 @@ def sms_guard_check(*, number: str, client: SmsClient) -> None:
         raise _refused()
     if phonenumbers.number_type(parsed) not in _SMS_LINE_TYPES:
         raise _refused()
+    if _challenge_due():
+        _challenge_check(client)
     refused_by = ratelimit_hit_all(
         [
             ("sms_network_hour", client.network),

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -154,6 +155,18 @@ RATELIMIT_IP_META_KEY = "users.ratelimits.client_ip"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # SMS pumping guard: countries (ISO codes) that may receive SMS; empty allows every country.
 SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])
+# Optional challenge before an SMS (users/challenges.py): the class that checks it, by dotted path
+# ("users.challenges.Turnstile" or "users.challenges.Hcaptcha"); empty: off. Once the day's SMS
+# reach SMS_CHALLENGE_AFTER_SHARE of sms_daily_budget (0: always), an SMS sign-up or resend must
+# carry a challenge response, checked with the provider's siteverify (SMS_CHALLENGE_VERIFY_URL
+# replaces the provider's URL, for tests). An unreachable siteverify fails closed (503).
+SMS_CHALLENGE_BACKEND = env("SMS_CHALLENGE_BACKEND", default="")
+SMS_CHALLENGE_SECRET = env("SMS_CHALLENGE_SECRET", default="")
+SMS_CHALLENGE_VERIFY_URL = env("SMS_CHALLENGE_VERIFY_URL", default="")
+SMS_CHALLENGE_TIMEOUT = env.float("SMS_CHALLENGE_TIMEOUT", default=5.0)  # seconds
+SMS_CHALLENGE_AFTER_SHARE = env.float("SMS_CHALLENGE_AFTER_SHARE", default=0.5)
+if not 0 <= SMS_CHALLENGE_AFTER_SHARE <= 1:
+    raise ImproperlyConfigured("SMS_CHALLENGE_AFTER_SHARE must be between 0 and 1.")
 
 # Region used to read phone numbers written without a leading "+" (ISO 3166 code).
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="US")

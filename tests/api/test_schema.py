@@ -68,3 +68,16 @@ def test_swagger_ui_is_served(api):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"swagger" in response.content.lower()
+
+
+def test_the_optional_challenge_is_documented_for_sign_up_and_resend(schema):
+    signup_body = schema["paths"]["/user/signup/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    name = signup_body["$ref"].rsplit("/", 1)[-1]
+    fields = schema["components"]["schemas"][name]
+    resend = schema["paths"]["/user/new-verify/"]["get"]
+
+    assert "challenge" in fields["properties"]
+    assert "challenge" not in fields.get("required", [])
+    headers = [p for p in resend.get("parameters", []) if p["in"] == "header"]
+    assert [(p["name"], p.get("required", False)) for p in headers] == [("X-Challenge", False)]
+    assert "400" in resend["responses"]

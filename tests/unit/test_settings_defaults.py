@@ -26,6 +26,9 @@ from project.settings import base
 print(json.dumps({
     "RATE_LIMITS": base.RATE_LIMITS,
     "SMS_ALLOWED_COUNTRIES": base.SMS_ALLOWED_COUNTRIES,
+    "SMS_CHALLENGE": [base.SMS_CHALLENGE_BACKEND, base.SMS_CHALLENGE_SECRET, base.SMS_CHALLENGE_VERIFY_URL],
+    "SMS_CHALLENGE_AFTER_SHARE": base.SMS_CHALLENGE_AFTER_SHARE,
+    "SMS_CHALLENGE_TIMEOUT": base.SMS_CHALLENGE_TIMEOUT,
     "SIGNUP_TOKEN_LIFETIME": base.SIGNUP_TOKEN_LIFETIME.total_seconds(),
     "VERIFICATION_CODE_TTL": base.VERIFICATION_CODE_TTL,
     "VERIFICATION_RESEND_COOLDOWN": base.VERIFICATION_RESEND_COOLDOWN,
@@ -86,6 +89,27 @@ def test_default_rate_limits_are_the_readme_table(defaults):
 
 def test_sms_go_to_us_canada_and_the_uk_by_default(defaults):
     assert defaults["SMS_ALLOWED_COUNTRIES"] == ["US", "CA", "GB"]
+
+
+def test_the_sms_challenge_is_off_by_default_and_due_from_half_the_budget_once_on(defaults):
+    assert defaults["SMS_CHALLENGE"] == ["", "", ""]
+    assert defaults["SMS_CHALLENGE_AFTER_SHARE"] == 0.5
+    assert defaults["SMS_CHALLENGE_TIMEOUT"] == 5.0
+
+
+@pytest.mark.parametrize("share", ["-0.1", "1.5"])
+def test_a_challenge_share_outside_zero_to_one_refuses_to_start(share):
+    clean = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "SMS_CHALLENGE_AFTER_SHARE": share,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _PRINT_BASE_SETTINGS], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode != 0
+    assert "SMS_CHALLENGE_AFTER_SHARE" in result.stderr
 
 
 def test_sign_up_token_lives_30_minutes_by_default(defaults):

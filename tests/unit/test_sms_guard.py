@@ -22,7 +22,7 @@ ATTEMPTS_PER_NETWORK_HOUR = 20
 
 
 def client(network: str) -> SmsClient:
-    return SmsClient(network=f"{network}.0/24")
+    return SmsClient(network=f"{network}.0/24", address=f"{network}.7")
 
 
 def test_five_networks_attacking_all_day_spend_at_most_a_quarter_of_the_budget(settings, monkeypatch):
