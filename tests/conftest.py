@@ -125,6 +125,22 @@ def fake_twilio(settings):
 
 
 @pytest.fixture
+def fake_siteverify(settings):
+    """A fake challenge siteverify on loopback, with the Turnstile backend pointed at it (the
+    challenge is then on, due from half the daily SMS budget)."""
+    from tests.support import fake_siteverify as fake
+
+    server = fake.FakeSiteverify(stall_seconds=3.0).start()
+    settings.SMS_CHALLENGE_BACKEND = "users.challenges.Turnstile"
+    settings.SMS_CHALLENGE_SECRET = fake.SECRET
+    settings.SMS_CHALLENGE_VERIFY_URL = server.url
+    settings.SMS_CHALLENGE_TIMEOUT = 1.0
+    settings.SMS_CHALLENGE_AFTER_SHARE = 0.5
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def worker_broker(settings):
     """This process publishes tasks to the integration Redis database instead of running them."""
     import redis

@@ -57,8 +57,25 @@ class ErrorOutput(serializers.Serializer):
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
+class ChallengeField(Text):
+    """The response token of a Turnstile or hCaptcha challenge; optional, never echoed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 4096)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault(
+            "help_text",
+            "The response of the Turnstile or hCaptcha challenge, when the service has one: SMS need it "
+            "once the day's SMS pass a share of the budget (else 400 challenge_required).",
+        )
+        super().__init__(**kwargs)
+
+
 class SignupInput(serializers.Serializer):
     email_phone_number = Text(max_length=254, help_text="An e-mail address or a phone number.")
+    challenge = ChallengeField()
 
     def validate_email_phone_number(self, value: str):
         identifier = parse_identifier(value)
@@ -100,6 +117,12 @@ class VerifyInput(serializers.Serializer):
 class VerifyOutput(serializers.Serializer):
     auth_status = serializers.ChoiceField(choices=AuthStatus.choices)
     access = serializers.CharField(help_text="A fresh sign-up token, now allowed to complete the profile.")
+
+
+class ResendInput(serializers.Serializer):
+    """Read from the X-Challenge header: new-verify is a GET, without a body."""
+
+    challenge = ChallengeField()
 
 
 class ResendOutput(serializers.Serializer):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
@@ -20,7 +19,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from phonenumbers import PhoneNumberType
 from redis.exceptions import RedisError
 from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
@@ -37,6 +35,7 @@ from users.decoys import decoy_for, decoys_remove_older_than
 from users.identifiers import Identifier, LoginName, login_name
 from users.models import AuthStatus, AuthType, User
 from users.ratelimits import ratelimit_hit, ratelimit_refund
+from users.sms_guard import SmsClient, sms_guard_check
 from users.tokens import STAGE_NEW, STAGE_VERIFIED, DecoySignup, RefreshToken, RotatingRefreshToken, SignupToken
 
 logger = logging.getLogger(__name__)
@@ -70,11 +69,6 @@ class InvalidCredentials(ApplicationError):
     status = status.HTTP_401_UNAUTHORIZED
     code = "invalid_credentials"
     message = "No active account found with the given credentials."
-
-
-class SmsUnavailable(ApplicationError):
-    code = "sms_unavailable"
-    message = "We cannot send a code to this number. Use another number or an e-mail address."
 
 
 class RefreshTokenInvalid(ApplicationError):
@@ -121,40 +115,6 @@ def _pending_account(identifier: Identifier) -> User:
         return User.objects.get(**{field: identifier.value})
 
 
-# Line types that can receive SMS. US numbers are mostly FIXED_LINE_OR_MOBILE: the numbering plan
-# does not tell them apart.
-_SMS_LINE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
-
-
-def _sms_refused() -> SmsUnavailable:
-    # One generic refusal whatever the reason, so that the rules cannot be probed one by one.
-    return SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
-
-
-def _sms_guard(number: str) -> None:
-    """Refuse SMS that look like pumping before anything is written or sent: countries outside the
-    allowlist, line types that cannot receive SMS (fixed-line, toll-free, premium-rate...), bursts
-    to one number range, and any SMS once the day's budget is spent. Every sign-up or resend to a
-    number counts, even one the resend cooldown then keeps from sending: the budget errs on the
-    safe side, and nothing is written before the guard has passed."""
-    parsed = phonenumbers.parse(number)
-    allowed = settings.SMS_ALLOWED_COUNTRIES
-    if allowed and phonenumbers.region_code_for_number(parsed) not in allowed:
-        raise _sms_refused()
-    if phonenumbers.number_type(parsed) not in _SMS_LINE_TYPES:
-        raise _sms_refused()
-    try:
-        ratelimit_hit(None, "sms_prefix", number[:-3])
-    except RateLimited:
-        logger.warning("SMS refused: burst to number range %s", mask_recipient(number))
-        raise _sms_refused() from None
-    try:
-        ratelimit_hit(None, "sms_daily_budget", "all")
-    except RateLimited:
-        logger.error("SMS daily budget spent: new SMS are refused until the window ends")
-        raise _sms_refused() from None
-
-
 def _issue_and_send(*, subject: uuid.UUID, kind: str, recipient: str | None, notice: bool) -> Issued:
     """Issue a sign-up code for ``subject`` and queue its message to ``recipient``: the code itself,
     or, for a decoy (``notice``), a notice to the owner of the finished account without the code.
@@ -178,7 +138,7 @@ def _issue_and_send(*, subject: uuid.UUID, kind: str, recipient: str | None, not
     return issued
 
 
-def user_signup(*, identifier: Identifier) -> SignupResult:
+def user_signup(*, identifier: Identifier, client: SmsClient) -> SignupResult:
     """Create or reuse a pending account and send it a code.
 
     An identifier that belongs to a finished account gets the same answer through the same steps,
@@ -187,7 +147,7 @@ def user_signup(*, identifier: Identifier) -> SignupResult:
     start a sign-up of one address hold different attempts.
     """
     if not identifier.is_email:
-        _sms_guard(identifier.value)
+        sms_guard_check(number=identifier.value, client=client)
     user = _pending_account(identifier)
     finished = user.auth_status == AuthStatus.DONE
     subject = decoy_for(owner_pk=user.pk, identifier=identifier) if finished else user.id
@@ -216,7 +176,7 @@ def user_verify(*, account: User | DecoySignup, code: str, attempt: uuid.UUID | 
     return str(SignupToken.for_subject(account.id, stage=STAGE_VERIFIED, attempt=attempt))
 
 
-def user_resend_code(*, account: User | DecoySignup) -> int:
+def user_resend_code(*, account: User | DecoySignup, client: SmsClient) -> int:
     """Replace the current code with a new one and send it (a decoy's owner gets the notice again);
     returns the cooldown in seconds."""
     decoy = isinstance(account, DecoySignup)
@@ -226,7 +186,7 @@ def user_resend_code(*, account: User | DecoySignup) -> int:
     else:
         kind, recipient = account.auth_type, _recipient(account)
     if recipient is not None and kind == AuthType.PHONE:
-        _sms_guard(recipient)
+        sms_guard_check(number=recipient, client=client)
     issued = _issue_and_send(subject=account.id, kind=kind, recipient=recipient, notice=decoy)
     if issued.code is None:
         raise RateLimited(retry_after=issued.retry_after)

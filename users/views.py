@@ -1,7 +1,7 @@
 """The seven ``/user/`` endpoints of the public contract. Each validates, calls one service and
 serializes; errors are raised and shaped by ``project.exceptions``."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -23,6 +23,7 @@ from users.serializers import (
     ProfileInput,
     ProfileOutput,
     RefreshInput,
+    ResendInput,
     ResendOutput,
     SignupInput,
     SignupOutput,
@@ -30,6 +31,7 @@ from users.serializers import (
     VerifyInput,
     VerifyOutput,
 )
+from users.sms_guard import SmsClient
 from users.tokens import STAGE_VERIFIED, SignupOrAccessAuthentication, SignupToken, SignupTokenAuthentication
 
 
@@ -63,7 +65,8 @@ class SignupView(APIView):
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["email_phone_number"]
         ratelimit_hit(request, "signup_identifier", identifier.value)
-        result = services.user_signup(identifier=identifier)
+        client = SmsClient.of(request, challenge=data.validated_data.get("challenge", ""))
+        result = services.user_signup(identifier=identifier, client=client)
         return Response(SignupOutput(result).data, status=status.HTTP_201_CREATED)
 
 
@@ -86,18 +89,34 @@ class VerifyView(APIView):
         return Response(VerifyOutput({"auth_status": AuthStatus.CODE_VERIFIED, "access": access}).data)
 
 
+# The challenge response of a resend travels in a header: new-verify is a GET without a body, and a
+# query string would end up in access logs and can outgrow a proxy's request-line limit.
+CHALLENGE_HEADER = "X-Challenge"
+
+
 class NewVerifyView(APIView):
     authentication_classes = [SignupTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=None,
-        responses={200: ResendOutput, **_errors(401, 429, 503)},
+        parameters=[
+            OpenApiParameter(
+                CHALLENGE_HEADER,
+                {"type": "string", "maxLength": 4096},
+                OpenApiParameter.HEADER,
+                description="The challenge response, as in sign-up's `challenge` field (a header: this is a GET).",
+            )
+        ],
+        responses={200: ResendOutput, **_errors(400, 401, 429, 503)},
         summary="Send a new code, replacing the previous one (sign-up token)",
     )
     def get(self, request: Request) -> Response:
         ratelimit_hit(request, "resend_account", str(request.user.id))
-        retry_after = services.user_resend_code(account=request.user)
+        data = ResendInput(data={"challenge": request.headers.get(CHALLENGE_HEADER, "")})
+        data.is_valid(raise_exception=True)
+        client = SmsClient.of(request, challenge=data.validated_data["challenge"])
+        retry_after = services.user_resend_code(account=request.user, client=client)
         # The status the token stands for, not the account's: a stranger's sign-up for an address its
         # owner already verified must not learn that.
         status_ = AuthStatus.CODE_VERIFIED if request.auth.get("stage") == STAGE_VERIFIED else AuthStatus.NEW

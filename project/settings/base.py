@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.keys import signing_keys
 
@@ -158,8 +159,14 @@ RATE_LIMITS = {
     "refresh_ip": "60/m",  # token refreshes from one client address
     "profile_account": "30/h",  # profile changes of one account (bounds old-password guessing)
     "admin_login_ip": "10/15m",  # admin log-in attempts from one client address
-    "sms_prefix": "10/h",  # SMS to numbers equal but for their last three digits (SMS pumping)
-    "sms_daily_budget": "1000/d",  # all SMS in a day: the breaker refuses new SMS until the window ends
+    # SMS pumping (users/sms_guard.py). These rules are counted together, in this order, in clock-
+    # aligned windows (a "d" window is a UTC day): a request one rule refuses is counted by none, so
+    # the budget is only spent by SMS that every other rule let through.
+    "sms_network_hour": "10/h",  # SMS for clients of one network (IPv4 /24, IPv6 /48) in an hour
+    "sms_network_day": "40/d",  # the same in a day: 5 networks spend at most 200 of the daily budget
+    "sms_prefix": "10/h",  # SMS to numbers equal but for their last three digits
+    "sms_country_day": "500/d",  # SMS to one destination country (ISO region) in a day: half the budget
+    "sms_daily_budget": "1000/d",  # all SMS in a day: the breaker, last; refuses new SMS until the day ends
 }
 RATE_LIMITS.update(env.dict("RATE_LIMITS", default={}))
 RATELIMIT_USE_CACHE = "default"
@@ -168,6 +175,18 @@ RATELIMIT_IP_META_KEY = "users.ratelimits.client_ip"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # SMS pumping guard: countries (ISO codes) that may receive SMS; empty allows every country.
 SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])
+# Optional challenge before an SMS (users/challenges.py): the class that checks it, by dotted path
+# ("users.challenges.Turnstile" or "users.challenges.Hcaptcha"); empty: off. Once the day's SMS
+# reach SMS_CHALLENGE_AFTER_SHARE of sms_daily_budget (0: always), an SMS sign-up or resend must
+# carry a challenge response, checked with the provider's siteverify (SMS_CHALLENGE_VERIFY_URL
+# replaces the provider's URL, for tests). An unreachable siteverify fails closed (503).
+SMS_CHALLENGE_BACKEND = env("SMS_CHALLENGE_BACKEND", default="")
+SMS_CHALLENGE_SECRET = env("SMS_CHALLENGE_SECRET", default="")
+SMS_CHALLENGE_VERIFY_URL = env("SMS_CHALLENGE_VERIFY_URL", default="")
+SMS_CHALLENGE_TIMEOUT = env.float("SMS_CHALLENGE_TIMEOUT", default=5.0)  # seconds
+SMS_CHALLENGE_AFTER_SHARE = env.float("SMS_CHALLENGE_AFTER_SHARE", default=0.5)
+if not 0 <= SMS_CHALLENGE_AFTER_SHARE <= 1:
+    raise ImproperlyConfigured("SMS_CHALLENGE_AFTER_SHARE must be between 0 and 1.")
 
 # Region used to read phone numbers written without a leading "+" (ISO 3166 code).
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="US")

@@ -3,7 +3,15 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import EMAIL_BACKEND, SMS_BACKEND, TRUSTED_PROXY_COUNT, env, signing_keys_settled
+from project.settings.base import (
+    EMAIL_BACKEND,
+    SMS_BACKEND,
+    SMS_CHALLENGE_BACKEND,
+    SMS_CHALLENGE_SECRET,
+    TRUSTED_PROXY_COUNT,
+    env,
+    signing_keys_settled,
+)
 
 DEBUG = False
 
@@ -29,6 +37,10 @@ _DEVELOPMENT_SENDERS = (
 for _name, _sender in (("EMAIL_BACKEND", EMAIL_BACKEND), ("SMS_BACKEND", SMS_BACKEND)):
     if not _sender or _sender in _DEVELOPMENT_SENDERS:
         raise ImproperlyConfigured(f"{_name} must be a real sender in production, not {_sender!r}.")
+
+# A challenge checked without its secret would fail every SMS sign-up once it is due.
+if SMS_CHALLENGE_BACKEND and not SMS_CHALLENGE_SECRET:
+    raise ImproperlyConfigured("SMS_CHALLENGE_SECRET must be set when SMS_CHALLENGE_BACKEND is.")
 
 CELERY_TASK_ALWAYS_EAGER = False
 

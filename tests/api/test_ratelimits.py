@@ -27,7 +27,10 @@ RULES = (
     "refresh_ip",
     "profile_account",
     "admin_login_ip",
+    "sms_network_hour",
+    "sms_network_day",
     "sms_prefix",
+    "sms_country_day",
     "sms_daily_budget",
 )
 

@@ -60,3 +60,16 @@ def test_error_shape_is_a_documented_component(schema):
 @pytest.mark.parametrize(("path", "method"), [(p, m) for p, m in USER_PATHS.items() if m != "get"])
 def test_every_endpoint_with_a_body_documents_its_request(schema, path, method):
     assert "requestBody" in schema["paths"][path][method]
+
+
+def test_the_optional_challenge_is_documented_for_sign_up_and_resend(schema):
+    signup_body = schema["paths"]["/user/signup/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    name = signup_body["$ref"].rsplit("/", 1)[-1]
+    fields = schema["components"]["schemas"][name]
+    resend = schema["paths"]["/user/new-verify/"]["get"]
+
+    assert "challenge" in fields["properties"]
+    assert "challenge" not in fields.get("required", [])
+    headers = [p for p in resend.get("parameters", []) if p["in"] == "header"]
+    assert [(p["name"], p.get("required", False)) for p in headers] == [("X-Challenge", False)]
+    assert "400" in resend["responses"]

@@ -1,6 +1,7 @@
-"""The SMS-pumping guard (users.services._sms_guard): country allowlist, line type, velocity per
-number prefix and a global daily budget. Each refusal happens before the provider is called and
-before an account is written, and every reason looks the same to the client."""
+"""The SMS-pumping guard (users/sms_guard.py): country allowlist, line type, limits per client
+network, number prefix and destination country, and last a global daily budget. Each refusal
+happens before the provider is called and before an account is written, every reason looks the
+same to the client, and a refused request spends no budget."""
 
 import logging
 import time
@@ -10,9 +11,9 @@ from django.core import mail
 
 from notifications.channels import LocmemSms
 from tests.api.conftest import assert_error
-from tests.api.test_ratelimits import wait_for_fresh_window
 from tests.factories import PhoneUserFactory
 from users.models import User
+from users.ratelimits import ratelimit_usage
 
 ALLOWED_MOBILE = "+447400123456"  # GB mobile
 US_NUMBER = "+12025550143"  # US numbers are FIXED_LINE_OR_MOBILE
@@ -27,20 +28,37 @@ def _guard_settings(settings):
         **settings.RATE_LIMITS,
         "signup_ip": "1000/h",
         "signup_identifier": "1000/h",
+        "sms_network_hour": "1000/h",
+        "sms_network_day": "1000/d",
         "sms_prefix": "1000/h",
+        "sms_country_day": "1000/d",
         "sms_daily_budget": "1000/d",
     }
 
 
-def signup(api, number: str):
-    return api.bearer(None).post("/user/signup/", {"email_phone_number": number})
+def signup(api, number: str, **extra):
+    return api.bearer(None).post("/user/signup/", {"email_phone_number": number}, **extra)
 
 
-def assert_refused_before_anything(api, number: str) -> bytes:
+def budget_spent() -> int:
+    return ratelimit_usage("sms_daily_budget", "all")[0]
+
+
+def wait_for_fresh_window(period: int) -> float:
+    """Sleep until a window of the SMS rules (aligned on the clock) has just begun; return its end."""
+    while True:
+        end = (time.time() // period + 1) * period
+        left = end - time.time()
+        if left > period - 0.5:
+            return end
+        time.sleep(left + 0.02)
+
+
+def assert_refused_before_anything(api, number: str, **extra) -> bytes:
     """Refused with the generic answer; no SMS, no account, no delivery. Returns the body."""
     sent_before = len(LocmemSms.outbox)
 
-    response = signup(api, number)
+    response = signup(api, number, **extra)
 
     body = assert_error(response, 400, "sms_unavailable", fields=("email_phone_number",))
     assert number not in response.content.decode()
@@ -182,7 +200,7 @@ def test_every_refusal_reason_gives_the_same_body(api, settings):
 def test_spent_daily_budget_lifts_when_its_window_ends(api, settings):
     period = 3
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_daily_budget": f"1/{period}s"}
-    window_end = wait_for_fresh_window("all", period)  # the budget has one bucket, keyed "all"
+    window_end = wait_for_fresh_window(period)
 
     spent = signup(api, "+12025550143")
     refused = signup(api, "+13105550100")
@@ -194,3 +212,152 @@ def test_spent_daily_budget_lifts_when_its_window_ends(api, settings):
     assert_error(refused, 400, "sms_unavailable")
     assert after.status_code == 201, after.content
     assert [m["to"] for m in LocmemSms.outbox] == ["+12025550143", "+12125550100"]
+
+
+# --- per client network ----------------------------------------------------------------------
+
+
+def test_ipv4_clients_share_the_sms_limits_of_their_24_network(api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "3/h"}
+    # Three addresses of one /24 (rotating addresses gains nothing), three different ranges.
+    allowed = [
+        signup(api, "+12025550143", REMOTE_ADDR="198.51.100.1"),
+        signup(api, "+13105550100", REMOTE_ADDR="198.51.100.77"),
+        signup(api, "+12125550100", REMOTE_ADDR="198.51.100.254"),
+    ]
+
+    refused = signup(api, "+14155550100", REMOTE_ADDR="198.51.100.9")
+    next_network = signup(api, "+14155550100", REMOTE_ADDR="198.51.101.9")
+
+    assert [r.status_code for r in allowed] == [201, 201, 201]
+    assert_error(refused, 400, "sms_unavailable", fields=("email_phone_number",))
+    assert next_network.status_code == 201, next_network.content
+    assert len(LocmemSms.outbox) == 4
+
+
+def test_ipv6_clients_share_the_sms_limits_of_their_48_network(api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "2/h"}
+
+    first = signup(api, "+12025550143", REMOTE_ADDR="2001:db8:aa:1::1")
+    second = signup(api, "+13105550100", REMOTE_ADDR="2001:db8:aa:ffff:1:2:3:4")  # another /64, same /48
+    refused = signup(api, "+12125550100", REMOTE_ADDR="2001:db8:aa:42::9")
+    next_network = signup(api, "+12125550100", REMOTE_ADDR="2001:db8:ab::9")
+
+    assert [first.status_code, second.status_code] == [201, 201]
+    assert_error(refused, 400, "sms_unavailable")
+    assert next_network.status_code == 201, next_network.content
+
+
+def test_ipv4_written_as_ipv6_counts_as_its_ipv4_network(api, settings):
+    # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; they must not all share "::/48".
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "1/h"}
+
+    assert signup(api, "+12025550143", REMOTE_ADDR="::ffff:198.51.100.1").status_code == 201
+    assert_error(signup(api, "+13105550100", REMOTE_ADDR="198.51.100.2"), 400, "sms_unavailable")
+    assert signup(api, "+13105550100", REMOTE_ADDR="::ffff:203.0.113.1").status_code == 201
+
+
+def test_the_daily_network_rule_holds_when_the_hourly_one_does_not(api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "100/h", "sms_network_day": "2/d"}
+
+    statuses = [signup(api, n, REMOTE_ADDR="198.51.100.1").status_code for n in ("+12025550143", "+13105550100")]
+    refused = signup(api, "+12125550100", REMOTE_ADDR="198.51.100.2")
+
+    assert statuses == [201, 201]
+    assert_error(refused, 400, "sms_unavailable")
+
+
+def test_resends_count_against_the_network_of_the_client_asking(api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "1/h"}
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    token = signup(api, US_NUMBER, REMOTE_ADDR="198.51.100.1").json()["access"]
+
+    same_network = api.bearer(token).get("/user/new-verify/", REMOTE_ADDR="198.51.100.2")
+    other_network = api.bearer(token).get("/user/new-verify/", REMOTE_ADDR="203.0.113.5")
+
+    assert_error(same_network, 400, "sms_unavailable")
+    assert other_network.status_code == 200, other_network.content
+    assert len(LocmemSms.outbox) == 2
+
+
+# --- per destination country -----------------------------------------------------------------
+
+
+def test_sms_are_counted_per_destination_country(api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_country_day": "2/d"}
+
+    us = [signup(api, n, REMOTE_ADDR=f"198.51.{n[-3:]}.1").status_code for n in ("+12025550143", "+13105550100")]
+    us_refused = signup(api, "+12125550100", REMOTE_ADDR="203.0.113.1")
+    gb = signup(api, ALLOWED_MOBILE, REMOTE_ADDR="203.0.113.2")
+    ca = signup(api, "+16135550123", REMOTE_ADDR="203.0.113.3")
+
+    assert us == [201, 201]
+    assert_error(us_refused, 400, "sms_unavailable")
+    assert gb.status_code == 201, gb.content
+    assert ca.status_code == 201, ca.content
+
+
+# --- the breaker is last: refusals spend no budget -------------------------------------------
+
+
+def test_requests_refused_by_the_network_rules_spend_no_budget(api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "2/h", "sms_daily_budget": "5/d"}
+    numbers = [f"+1202555{n:04d}" for n in range(100, 2100, 100)]  # 20 distinct numbers
+
+    from_one_network = [
+        signup(api, number, REMOTE_ADDR=f"198.51.100.{n}").status_code for n, number in enumerate(numbers[:10], start=1)
+    ]
+
+    assert from_one_network == [201, 201] + [400] * 8
+    assert budget_spent() == 2
+    # The budget those eight refusals did not spend is still there for other networks.
+    others = [signup(api, number, REMOTE_ADDR=f"203.0.{n}.1").status_code for n, number in enumerate(numbers[10:14])]
+    assert others == [201, 201, 201, 400]
+    assert budget_spent() == 5
+    assert len(LocmemSms.outbox) == 5
+
+
+def test_requests_refused_by_the_prefix_and_country_rules_spend_no_budget(api, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_prefix": "1/h", "sms_country_day": "2/d"}
+
+    assert signup(api, "+12025550101").status_code == 201
+    assert_error(signup(api, "+12025550102"), 400, "sms_unavailable")  # same range
+    assert signup(api, "+13105550100").status_code == 201
+    assert_error(signup(api, "+12125550100"), 400, "sms_unavailable")  # third US number of the day
+
+    assert budget_spent() == 2
+
+
+def test_refusals_spend_nothing_on_the_rules_before_the_one_that_refused(api, settings):
+    # The request the country rule refuses is not counted against its client's network either.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_country_day": "1/d", "sms_network_hour": "2/h"}
+
+    assert signup(api, "+12025550143", REMOTE_ADDR="198.51.100.1").status_code == 201
+    for _ in range(3):
+        assert_error(signup(api, "+13105550100", REMOTE_ADDR="198.51.100.1"), 400, "sms_unavailable")
+    gb = signup(api, ALLOWED_MOBILE, REMOTE_ADDR="198.51.100.1")
+
+    assert gb.status_code == 201, gb.content
+    assert ratelimit_usage("sms_network_hour", "198.51.100.0/24") == (2, 2)
+
+
+def test_the_breaker_is_the_last_rule_asked(api, settings, caplog):
+    # With both the budget and a client's network spent, that client is refused by its network's
+    # rule: the budget's error only ever reports SMS that every other rule would have let through.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "1/h", "sms_daily_budget": "2/d"}
+    assert signup(api, "+12025550143", REMOTE_ADDR="198.51.100.1").status_code == 201
+    assert signup(api, "+13105550100", REMOTE_ADDR="203.0.113.1").status_code == 201
+    caplog.set_level(logging.WARNING, logger="users.sms_guard")
+    caplog.clear()
+
+    assert_refused_before_anything(api, "+12125550100", REMOTE_ADDR="198.51.100.2")
+    by_network = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "users.sms_guard"]
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_network_hour": "100/h"}
+    caplog.clear()
+    assert_refused_before_anything(api, "+14155550100", REMOTE_ADDR="198.51.100.2")
+    by_budget = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "users.sms_guard"]
+
+    assert by_network[0][0] == logging.WARNING
+    assert "sms_network_hour" in by_network[0][1]
+    assert by_budget[0][0] == logging.ERROR
+    assert "budget" in by_budget[0][1]

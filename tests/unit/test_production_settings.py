@@ -59,6 +59,17 @@ CASES = {
     "console SMS_BACKEND": ({"SMS_BACKEND": "notifications.channels.ConsoleSms"}, 1, "SMS_BACKEND"),
     "locmem SMS_BACKEND": ({"SMS_BACKEND": "notifications.channels.LocmemSms"}, 1, "SMS_BACKEND"),
     "empty SMS_BACKEND": ({"SMS_BACKEND": ""}, 1, "SMS_BACKEND"),
+    # A challenge without its secret would refuse every SMS sign-up once it is due.
+    "SMS challenge without its secret": (
+        {"SMS_CHALLENGE_BACKEND": "users.challenges.Turnstile"},
+        1,
+        "SMS_CHALLENGE_SECRET",
+    ),
+    "SMS challenge with its secret": (
+        {"SMS_CHALLENGE_BACKEND": "users.challenges.Hcaptcha", "SMS_CHALLENGE_SECRET": "0x" + "5" * 40},
+        0,
+        "no issues",
+    ),
     # Behind the proxy production assumes, the default 0 would put every client in one bucket.
     "missing TRUSTED_PROXY_COUNT": ({"TRUSTED_PROXY_COUNT": None}, 1, "TRUSTED_PROXY_COUNT"),
     "no proxy, said explicitly": ({"TRUSTED_PROXY_COUNT": "0"}, 0, "no issues"),

@@ -26,6 +26,9 @@ from project.settings import base
 print(json.dumps({
     "RATE_LIMITS": base.RATE_LIMITS,
     "SMS_ALLOWED_COUNTRIES": base.SMS_ALLOWED_COUNTRIES,
+    "SMS_CHALLENGE": [base.SMS_CHALLENGE_BACKEND, base.SMS_CHALLENGE_SECRET, base.SMS_CHALLENGE_VERIFY_URL],
+    "SMS_CHALLENGE_AFTER_SHARE": base.SMS_CHALLENGE_AFTER_SHARE,
+    "SMS_CHALLENGE_TIMEOUT": base.SMS_CHALLENGE_TIMEOUT,
     "SIGNUP_TOKEN_LIFETIME": base.SIGNUP_TOKEN_LIFETIME.total_seconds(),
     "VERIFICATION_CODE_TTL": base.VERIFICATION_CODE_TTL,
     "VERIFICATION_RESEND_COOLDOWN": base.VERIFICATION_RESEND_COOLDOWN,
@@ -63,8 +66,21 @@ def defaults() -> dict:
 def test_readme_documents_every_rate_limit_rule():
     documented = readme_rate_limits()
 
-    assert len(documented) == 11, documented
+    assert len(documented) == 14, documented
     assert documented["signup_ip"] == "20/h"
+
+
+def test_per_network_sms_rules_are_well_under_the_per_address_sign_up_limit_and_a_quarter_budget():
+    # The finding's attack came from 5 networks: a whole day of theirs must stay within a quarter of
+    # the daily budget, and one network must get fewer SMS an hour than one address gets sign-ups.
+    documented = readme_rate_limits()
+    count = {rule: int(rate.split("/")[0]) for rule, rate in documented.items()}
+
+    assert documented["sms_network_hour"].endswith("/h")
+    assert documented["sms_network_day"].endswith("/d")
+    assert documented["sms_daily_budget"].endswith("/d")
+    assert count["sms_network_hour"] * 2 <= count["signup_ip"]
+    assert 5 * count["sms_network_day"] <= count["sms_daily_budget"] // 4
 
 
 def test_default_rate_limits_are_the_readme_table(defaults):
@@ -73,6 +89,27 @@ def test_default_rate_limits_are_the_readme_table(defaults):
 
 def test_sms_go_to_us_canada_and_the_uk_by_default(defaults):
     assert defaults["SMS_ALLOWED_COUNTRIES"] == ["US", "CA", "GB"]
+
+
+def test_the_sms_challenge_is_off_by_default_and_due_from_half_the_budget_once_on(defaults):
+    assert defaults["SMS_CHALLENGE"] == ["", "", ""]
+    assert defaults["SMS_CHALLENGE_AFTER_SHARE"] == 0.5
+    assert defaults["SMS_CHALLENGE_TIMEOUT"] == 5.0
+
+
+@pytest.mark.parametrize("share", ["-0.1", "1.5"])
+def test_a_challenge_share_outside_zero_to_one_refuses_to_start(share):
+    clean = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "SMS_CHALLENGE_AFTER_SHARE": share,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _PRINT_BASE_SETTINGS], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode != 0
+    assert "SMS_CHALLENGE_AFTER_SHARE" in result.stderr
 
 
 def test_sign_up_token_lives_30_minutes_by_default(defaults):

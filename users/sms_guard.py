@@ -1,0 +1,125 @@
+"""The SMS-pumping guard: what must hold before a sign-up or a resend may queue an SMS.
+
+Checked in this order, before anything is written or sent:
+
+1. The number: its country is in SMS_ALLOWED_COUNTRIES and its line type can receive SMS.
+2. The challenge (only with SMS_CHALLENGE_BACKEND set): once the day's SMS reach
+   SMS_CHALLENGE_AFTER_SHARE of the daily budget, the client must send a challenge response
+   that the provider accepts (users/challenges.py).
+3. The rate rules, counted together in one atomic step (users.ratelimits.ratelimit_hit_all):
+   the client's network (``sms_network_hour``, ``sms_network_day``), the number range
+   (``sms_prefix``), the destination country (``sms_country_day``) and, last, the daily budget
+   (``sms_daily_budget``), the breaker. A request that one rule refuses is counted by none, so a
+   few clients run into their own limits long before they could spend the budget of everyone.
+
+Refusals of 1 and 3 are one generic ``sms_unavailable`` whatever the reason, so that the rules
+cannot be probed one by one. Every request that passes counts, even one whose code the resend
+cooldown then keeps from being sent: the budget errs on the safe side.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import phonenumbers
+from django.conf import settings
+from django.http import HttpRequest
+from phonenumbers import PhoneNumberType
+
+from project.exceptions import ApplicationError
+from project.masking import mask_recipient
+from users.challenges import challenge_verify
+from users.ratelimits import client_ip, ratelimit_hit_all, ratelimit_usage, sms_network
+
+logger = logging.getLogger(__name__)
+
+# Line types that can receive SMS. US numbers are mostly FIXED_LINE_OR_MOBILE: the numbering plan
+# does not tell them apart.
+_SMS_LINE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+BUDGET_RULE = "sms_daily_budget"
+BUDGET_KEY = "all"  # the budget has one counter for every SMS
+
+
+class SmsUnavailable(ApplicationError):
+    code = "sms_unavailable"
+    message = "We cannot send a code to this number. Use another number or an e-mail address."
+
+
+class ChallengeRequired(ApplicationError):
+    code = "challenge_required"
+    message = "Complete the challenge and send its response with the request."
+
+
+class ChallengeFailed(ApplicationError):
+    code = "challenge_failed"
+    message = "The challenge was not passed. Complete it again and send the new response."
+
+
+@dataclass(frozen=True)
+class SmsClient:
+    """Who asks for an SMS."""
+
+    network: str  # users.ratelimits.sms_network: what the per-network rules count
+    address: str  # the client address, passed on to the challenge provider
+    challenge: str = ""  # the challenge response the client sent, if any
+
+    @classmethod
+    def of(cls, request: HttpRequest, *, challenge: str = "") -> "SmsClient":
+        return cls(network=sms_network(request), address=client_ip(request), challenge=challenge)
+
+
+def _refused() -> SmsUnavailable:
+    return SmsUnavailable(fields={"email_phone_number": [SmsUnavailable.message]})
+
+
+def _challenge_due() -> bool:
+    if not settings.SMS_CHALLENGE_BACKEND:
+        return False
+    share = settings.SMS_CHALLENGE_AFTER_SHARE
+    usage = ratelimit_usage(BUDGET_RULE, BUDGET_KEY) if share > 0 else None
+    # With no budget to take a share of, the challenge is always due.
+    return usage is None or usage[0] >= share * usage[1]
+
+
+def _challenge_check(client: SmsClient) -> None:
+    if not client.challenge:
+        raise ChallengeRequired(fields={"challenge": [ChallengeRequired.message]})
+    if not challenge_verify(response=client.challenge, remoteip=client.address):
+        raise ChallengeFailed(fields={"challenge": [ChallengeFailed.message]})
+
+
+def _log_refusal(rule: str, number: str, region: str, client: SmsClient) -> None:
+    if rule == BUDGET_RULE:
+        logger.error("SMS daily budget spent: new SMS are refused until the window ends")
+    elif rule == "sms_prefix":
+        logger.warning("SMS refused: burst to number range %s", mask_recipient(number))
+    elif rule == "sms_country_day":
+        logger.warning("SMS refused: the day's SMS to %s are spent", region)
+    else:
+        logger.warning("SMS refused: %s reached by client network %s", rule, client.network)
+
+
+def sms_guard_check(*, number: str, client: SmsClient) -> None:
+    """Raise unless an SMS may be sent to ``number`` (E.164) for ``client``; if it may, it is
+    counted under every SMS rule."""
+    parsed = phonenumbers.parse(number)
+    region = phonenumbers.region_code_for_number(parsed) or "ZZ"
+    allowed = settings.SMS_ALLOWED_COUNTRIES
+    if allowed and region not in allowed:
+        raise _refused()
+    if phonenumbers.number_type(parsed) not in _SMS_LINE_TYPES:
+        raise _refused()
+    if _challenge_due():
+        _challenge_check(client)
+    refused_by = ratelimit_hit_all(
+        [
+            ("sms_network_hour", client.network),
+            ("sms_network_day", client.network),
+            ("sms_prefix", number[:-3]),
+            ("sms_country_day", region),
+            (BUDGET_RULE, BUDGET_KEY),
+        ]
+    )
+    if refused_by is not None:
+        _log_refusal(refused_by, number, region, client)
+        raise _refused()
