@@ -16,6 +16,7 @@ class DeliveryStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"  # confirmed by the provider's status callback
     FAILED = "failed", "Failed"  # refused for good, or out of retries
     UNDELIVERED = "undelivered", "Undelivered"  # accepted, then reported undeliverable
+    SUPPRESSED = "suppressed", "Suppressed"  # a decoy's message: recorded, never sent
 
 
 class Delivery(models.Model):

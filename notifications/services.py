@@ -44,12 +44,18 @@ logger = logging.getLogger(__name__)
 # <name>_message.html and <name>_sms.txt.
 TEMPLATE_VERIFICATION_CODE = "verification_code"
 TEMPLATE_SIGNUP_NOTICE = "signup_notice"
+TEMPLATE_PASSWORD_RESET_CODE = "password_reset_code"
+TEMPLATE_PASSWORD_CHANGED_NOTICE = "password_changed_notice"
+TEMPLATE_LOGIN_CODE = "login_code"
+TEMPLATE_IDENTIFIER_CHANGE_CODE = "identifier_change_code"
+TEMPLATE_IDENTIFIER_CHANGE_NOTICE = "identifier_change_notice"
+TEMPLATE_IDENTIFIER_CLAIM_NOTICE = "identifier_claim_notice"
 
 
 @dataclass(frozen=True)
 class Sealed:
     recipient: str
-    template: str
+    template: str | None  # None: a suppressed message (a decoy's), recorded and never sent
     code: str | None
     expires_at: float  # epoch seconds after which sending is pointless
 
@@ -71,7 +77,7 @@ def unseal(token: str) -> Sealed:
 
 
 def delivery_enqueue(
-    *, subject: uuid.UUID, channel: str, recipient: str, purpose: str, template: str, code: str | None = None
+    *, subject: uuid.UUID, channel: str, recipient: str, purpose: str, template: str | None, code: str | None = None
 ) -> Delivery:
     """Record a queued delivery and hand it to the worker once the transaction commits."""
     delivery = Delivery.objects.create(
@@ -169,6 +175,12 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
     except PermanentChannelError as exc:  # e.g. SECRET_KEY differs between web and worker
         delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
         return
+    if sealed.template is None:
+        # A decoy's message: queued like any other so that the request cost the same, never sent.
+        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.SUPPRESSED, updated_at=timezone.now()
+        )
+        return
     if time.time() >= sealed.expires_at:
         # A task redelivered after a lost worker can come back after the code died.
         delivery_mark_failed(delivery_id=delivery_id, error="expired before it could be sent")
@@ -245,6 +257,18 @@ def delivery_retry_countdown(*, sealed_payload: str, retries: int) -> float | No
     if time.time() + countdown + settings.EMAIL_TIMEOUT >= expires_at:
         return None
     return countdown
+
+
+# The subject an anonymised delivery record keeps: it belongs to nobody.
+ANONYMOUS_SUBJECT = uuid.UUID(int=0)
+
+
+def deliveries_anonymise(*, subjects: list[uuid.UUID]) -> int:
+    """Strip the delivery records of ``subjects`` (an account deleted, and its decoys) of anything
+    that points at a person; returns how many."""
+    return Delivery.objects.filter(subject__in=subjects).update(
+        subject=ANONYMOUS_SUBJECT, recipient_masked="", provider_message_id="", last_error="", updated_at=timezone.now()
+    )
 
 
 def delivery_latest(*, subject: uuid.UUID) -> Delivery | None:

@@ -51,3 +51,10 @@ def sms_numbers(count: int) -> list[str]:
                 if len(numbers) == count:
                     return numbers
     raise ValueError(f"only {len(numbers)} numbers found")
+
+
+def session_tokens(user: User) -> dict[str, str]:
+    """The access and refresh tokens of a new session of ``user``, as a login would start it."""
+    from users.services.sessions import ClientInfo, session_start
+
+    return session_start(user=user, method="password", client=ClientInfo(user_agent="tests", client="203.0.113.x"))

@@ -185,9 +185,10 @@ def _store() -> RedisCodeStore | MemoryCodeStore:
         return _stores[name]
 
 
-def code_issue(*, purpose: str, subject: str) -> Issued:
-    """Issue a new code replacing the previous one, unless the resend cooldown is running."""
-    code = _generate()
+def code_issue(*, purpose: str, subject: str, fixed: str | None = None) -> Issued:
+    """Issue a new code replacing the previous one, unless the resend cooldown is running.
+    ``fixed`` is the code of a test identifier (TEST_IDENTIFIERS); otherwise it is random."""
+    code = fixed or _generate()
     cooldown = settings.VERIFICATION_RESEND_COOLDOWN
     try:
         wait_ms = _store().issue(

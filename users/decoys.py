@@ -1,26 +1,55 @@
-"""Decoy sign-ups: what stands for a finished account when someone signs up with its identifier.
+"""Decoys: every decision about what stands in for an account that a request must not reveal.
 
-A decoy is a random id that matches no account, so its token answers like a pending sign-up's
-while nothing can be completed with it. It is kept per (account, identifier typed), in the
-database like a pending account, renewed by every new sign-up as a pending account is, and
-removed with the abandoned sign-ups: repeated sign-ups look alike in both cases, for as long as
-either lasts, and two identifiers of one account never share a decoy. The decoy remembers the
-identifier typed, so that a resend reaches the same address or number as the sign-up did (with a
-notice, never a code).
+A client that names an identifier (sign-up, password reset, login by code) gets the same answer
+whether an account stands behind it or not: a token whose subject is either the account or a
+decoy. A decoy's token goes through the same steps (a code is issued for it, a delivery queued),
+but no code ever reaches anyone and nothing can be completed with it.
+
+- **Sign-up decoys** stand for a finished account whose identifier is signed up again. They are
+  rows (SignupDecoy), one per (account, identifier typed), kept and renewed exactly like a pending
+  account and removed with the abandoned sign-ups, so repeated sign-ups look alike in both cases.
+  A decoy remembers the identifier typed: its owner gets a notice, never a code, and a resend goes
+  where the sign-up went.
+- **Flow decoys** stand for an identifier without a finished account in the password-reset and
+  login-code flows. Their id is derived from the identifier with a keyed hash, so repeated
+  requests get the same subject, as a real account's do, while nothing links it to the identifier
+  for anyone without SECRET_KEY.
 """
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from users.identifiers import Identifier
-from users.models import SignupDecoy
+from users.models import AuthStatus, SignupDecoy, User
 
 
-def decoy_for(*, owner_pk: uuid.UUID, identifier: Identifier) -> uuid.UUID:
-    """The decoy of this account and identifier, made or renewed in one statement (an upsert that
-    returns the id of the row it made or renewed)."""
+@dataclass
+class Decoy:
+    """Stands in for an account in a code flow; it can never succeed. ``target`` is the
+    identifier a sign-up decoy was made for (its notices go there), if any."""
+
+    id: uuid.UUID
+    target: Identifier | None = None
+    auth_status: str = AuthStatus.NEW
+    is_authenticated: bool = True
+    is_active: bool = True
+
+
+def is_decoy(account: User | Decoy) -> bool:
+    return isinstance(account, Decoy)
+
+
+# --- sign-up -------------------------------------------------------------------------------------
+
+
+def signup_decoy_for(*, owner_pk: uuid.UUID, identifier: Identifier) -> uuid.UUID:
+    """The sign-up decoy of this account and identifier, made or renewed in one statement (an
+    upsert that returns the id of the row it made or renewed)."""
     meta = SignupDecoy._meta
     values = {
         "id": uuid.uuid4(),
@@ -45,13 +74,38 @@ def decoy_for(*, owner_pk: uuid.UUID, identifier: Identifier) -> uuid.UUID:
     return decoy if isinstance(decoy, uuid.UUID) else uuid.UUID(decoy)
 
 
-def decoy_target(decoy: uuid.UUID) -> Identifier | None:
-    """The identifier a decoy was made for, or None if ``decoy`` is not (or no longer) a decoy."""
-    row = SignupDecoy.objects.filter(pk=decoy).values_list("identifier_kind", "identifier").first()
-    return Identifier(*row) if row else None
+def signup_account(subject: uuid.UUID) -> User | Decoy | None:
+    """What a sign-up token's subject stands for: the pending account, a decoy (for a sign-up
+    decoy, or once the account is finished or deactivated, so that a stranger holding the token
+    does not learn when the owner finished), or None when the sign-up was removed."""
+    user = User.objects.filter(pk=subject).first()
+    if user is None:
+        row = SignupDecoy.objects.filter(pk=subject).values_list("identifier_kind", "identifier").first()
+        return Decoy(id=subject, target=Identifier(*row)) if row else None
+    if not user.is_active or user.auth_status == AuthStatus.DONE:
+        return Decoy(id=subject)
+    return user
 
 
-def decoys_remove_older_than(cutoff) -> int:
-    """Remove decoys not renewed since ``cutoff`` (with the abandoned sign-ups); returns how many."""
+def decoys_remove_older_than(cutoff: datetime) -> int:
+    """Remove sign-up decoys not renewed since ``cutoff`` (with the abandoned sign-ups)."""
     deleted, _ = SignupDecoy.objects.filter(renewed_at__lt=cutoff).delete()
     return deleted
+
+
+# --- password reset and login by code --------------------------------------------------------------
+
+
+def flow_subject(*, purpose: str, identifier: Identifier, account: User | None) -> uuid.UUID:
+    """The subject of a flow token: the finished, active account's id, or else the identifier's
+    decoy id for this purpose."""
+    if account is not None and account.is_active and account.auth_status == AuthStatus.DONE:
+        return account.pk
+    digest = salted_hmac("users.decoys.flow", f"{purpose}|{identifier.kind}|{identifier.value}", algorithm="sha256")
+    return uuid.UUID(bytes=digest.digest()[:16], version=4)
+
+
+def flow_account(subject: uuid.UUID) -> User | Decoy:
+    """What a flow token's subject stands for: the finished, active account, or a decoy."""
+    user = User.objects.filter(pk=subject, auth_status=AuthStatus.DONE, is_active=True).first()
+    return user if user is not None else Decoy(id=subject)

@@ -91,6 +91,9 @@ class User(AbstractUser):
     # attempt's tokens can complete the profile, not those of someone else who started a sign-up
     # of the same identifier.
     verified_attempt = models.UUIDField(null=True, blank=True, editable=False)
+    # A change of e-mail address or phone number waiting for its code (users/services/profile.py).
+    pending_identifier_kind = models.CharField(max_length=16, choices=AuthType.choices, blank=True, default="")
+    pending_identifier = models.CharField(max_length=254, null=True, blank=True, editable=False)
 
     objects = AccountManager()
 
@@ -120,6 +123,17 @@ class User(AbstractUser):
         if update_fields is not None and "username" in update_fields:
             kwargs["update_fields"] = {*update_fields, "username_key"}
         super().save(*args, **kwargs)
+        password_set = self.__dict__.pop("_password_set", False)
+        if (password_set or not self.is_active) and not kwargs.get("force_insert"):
+            # A password set anywhere (the admin, `changepassword`) or a deactivation ends every
+            # session, and with them every token issued before.
+            Session.objects.filter(user=self, ended_at__isnull=True).update(
+                ended_at=timezone.now(), end_reason=SessionEnd.PASSWORD if password_set else SessionEnd.DEACTIVATED
+            )
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self.__dict__["_password_set"] = True
 
 
 class SignupDecoy(models.Model):
@@ -140,3 +154,47 @@ class SignupDecoy(models.Model):
 
     def __str__(self) -> str:
         return f"decoy {self.id}"
+
+
+class SessionMethod(models.TextChoices):
+    PASSWORD = "password", "Password"
+    CODE = "code", "One-time code"
+
+
+class SessionEnd(models.TextChoices):
+    LOGOUT = "logout", "Logged out"
+    ENDED = "ended", "Ended from another session"
+    LOGOUT_ALL = "logout_all", "Logged out everywhere"
+    PASSWORD = "password", "Password changed or reset"
+    REUSE = "reuse", "Refresh token reused"
+    DEACTIVATED = "deactivated", "Account deactivated"
+
+
+class Session(models.Model):
+    """One login: a family of refresh tokens (users/services/sessions.py). Rotation moves
+    ``generation`` on by one with a compare-and-swap, so of parallel refreshes of one token one
+    wins, and a token of an older generation is a reuse. Ending a session ends its refresh and
+    access tokens. The durable record of every token's validity: nothing in Redis."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    method = models.CharField(max_length=16, choices=SessionMethod.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)  # login or last refresh
+    expires_at = models.DateTimeField()  # when the newest refresh token expires
+    generation = models.PositiveIntegerField(default=1)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=SessionEnd.choices, blank=True, default="")
+    user_agent = models.CharField(max_length=256, blank=True, default="")
+    client = models.CharField(max_length=64, blank=True, default="")  # masked address
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "ended_at"], name="users_session_user_live"),
+            models.Index(fields=["expires_at"], name="users_session_expires"),  # housekeeping
+            models.Index(fields=["ended_at"], name="users_session_ended"),  # housekeeping
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.id}"

@@ -20,3 +20,21 @@ class SignupOrAccessScheme(_BearerScheme):
     target_class = "users.tokens.SignupOrAccessAuthentication"
     name = "signupOrAccessToken"
     description = "A verified sign-up token, or a normal access token from login."
+
+
+class PasswordResetTokenScheme(_BearerScheme):
+    target_class = "users.tokens.PasswordResetAuthentication"
+    name = "passwordResetToken"
+    description = "The `access` token returned by /user/password-reset/; it opens only the reset steps."
+
+
+class LoginCodeTokenScheme(_BearerScheme):
+    target_class = "users.tokens.LoginCodeAuthentication"
+    name = "loginCodeToken"
+    description = "The `access` token returned by /user/login-code/; it opens only /user/login-code/confirm/."
+
+
+class AccessTokenScheme(_BearerScheme):
+    target_class = "users.tokens.AccessTokenAuthentication"
+    name = "accessToken"
+    description = "The `access` token of a live session, from a login."

@@ -9,13 +9,16 @@ from rest_framework import serializers
 from notifications.models import Channel, DeliveryStatus
 from users.canonical import USERNAME_MAX_LENGTH, normalize_username, validate_username
 from users.identifiers import parse_identifier
-from users.models import AuthStatus, AuthType, Gender
+from users.models import AuthStatus, AuthType, Gender, SessionMethod
 
 
 class Text(serializers.CharField):
-    """A CharField that also refuses lone UTF-16 surrogates, which no database can store."""
+    """A CharField that takes JSON strings only (DRF's would turn a number into one, against the
+    schema) and refuses lone UTF-16 surrogates, which no database can store."""
 
     def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
         value = super().to_internal_value(data)
         try:
             value.encode("utf-8")
@@ -73,15 +76,24 @@ class ChallengeField(Text):
         super().__init__(**kwargs)
 
 
-class SignupInput(serializers.Serializer):
-    email_phone_number = Text(max_length=254, help_text="An e-mail address or a phone number.")
-    challenge = ChallengeField()
+class IdentifierField(Text):
+    """An e-mail address or a phone number, read into its canonical Identifier."""
 
-    def validate_email_phone_number(self, value: str):
-        identifier = parse_identifier(value)
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        kwargs.setdefault("help_text", "An e-mail address or a phone number.")
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = serializers.empty):
+        identifier = parse_identifier(super().run_validation(data))  # a string of at most 254
         if identifier is None:
             raise serializers.ValidationError("Enter a valid e-mail address or phone number.")
         return identifier
+
+
+class SignupInput(serializers.Serializer):
+    email_phone_number = IdentifierField()
+    challenge = ChallengeField()
 
 
 class SignupOutput(serializers.Serializer):
@@ -204,10 +216,18 @@ class RefreshInput(serializers.Serializer):
 class DeliveryStatusOutput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     recipient = serializers.CharField(source="recipient_masked", help_text="Masked address or number.")
-    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    # A decoy's suppressed message reads like a sent one.
+    status = serializers.ChoiceField(choices=[c for c in DeliveryStatus.choices if c[0] != DeliveryStatus.SUPPRESSED])
     attempts = serializers.IntegerField()
     detail = serializers.SerializerMethodField()
     updated_at = serializers.DateTimeField()
+
+    def to_representation(self, delivery) -> dict:
+        data = super().to_representation(delivery)
+        if data["status"] == DeliveryStatus.SUPPRESSED:
+            data["status"] = DeliveryStatus.SENT
+            data["detail"] = self._DETAILS[DeliveryStatus.SENT]
+        return data
 
     _DETAILS = {
         "queued": "Sending your code.",
@@ -219,4 +239,60 @@ class DeliveryStatusOutput(serializers.Serializer):
 
     def get_detail(self, delivery) -> str:
         what = "address" if delivery.channel == "email" else "number"
-        return self._DETAILS[delivery.status].format(what=what)
+        return self._DETAILS.get(delivery.status, "").format(what=what)
+
+
+# --- the rest of an account's life ------------------------------------------------------------------
+
+
+class FlowTokenOutput(serializers.Serializer):
+    access = serializers.CharField(help_text="A token that opens only this flow's next steps.")
+
+
+class PasswordResetInput(serializers.Serializer):
+    email_phone_number = IdentifierField()
+    challenge = ChallengeField()
+
+
+class PasswordResetConfirmInput(serializers.Serializer):
+    code = CodeField(help_text="The code received, as a string or an integer.")
+    password = Secret()
+    confirm_password = Secret()
+
+
+class LoginCodeInput(serializers.Serializer):
+    user_input = Text(max_length=254, help_text="Username, e-mail address or phone number.")
+    challenge = ChallengeField()
+
+
+class CodeInput(serializers.Serializer):
+    code = CodeField(help_text="The code received, as a string or an integer.")
+
+
+class ChangeIdentifierInput(serializers.Serializer):
+    email_phone_number = IdentifierField(help_text="The new e-mail address or phone number.")
+    password = Secret(help_text="The account's current password.")
+    challenge = ChallengeField()
+
+
+class CodeSentOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    retry_after = serializers.IntegerField(help_text="Seconds before another code may be requested.")
+
+
+class DeleteAccountInput(serializers.Serializer):
+    password = Secret(required=False, help_text="The account's password.")
+    code = CodeField(required=False, help_text="For an account without a password: a code from /user/login-code/.")
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(help_text="The login, or the last refresh.")
+    user_agent = serializers.CharField()
+    client = serializers.CharField(help_text="The client's network (203.0.113.x, 2001:db8:1::/48).")
+    method = serializers.ChoiceField(choices=SessionMethod.choices)
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, session) -> bool:
+        return session.id == self.context.get("current")

@@ -1,17 +1,17 @@
 """Periodic housekeeping run by Celery beat. Thin: each task calls one service."""
 
 from celery import shared_task
-from django.core.management import call_command
 
-from users.services import user_remove_abandoned_signups
+from users.services.sessions import sessions_prune
+from users.services.signup import signups_remove_abandoned
 
 
 @shared_task(ignore_result=True)
-def flush_expired_tokens() -> None:
-    """Delete expired outstanding and blacklisted refresh tokens (simplejwt's command)."""
-    call_command("flushexpiredtokens")
+def prune_sessions() -> int:
+    """Delete sessions that ended or expired (and with them the record of their tokens)."""
+    return sessions_prune()
 
 
 @shared_task(ignore_result=True)
 def remove_abandoned_signups() -> int:
-    return user_remove_abandoned_signups()
+    return signups_remove_abandoned()

@@ -1,35 +1,38 @@
 """The project's tokens, and the authentication classes that read them.
 
-Sign-up and verify answer with a token whose ``token_type`` is ``signup``: simplejwt's normal
-authentication refuses it (it only takes ``access``), so it opens nothing but the sign-up steps.
-Its ``stage`` claim says how far the sign-up went: ``new`` after sign-up, ``verified`` after a
-correct code; its ``attempt`` claim names this one sign-up (each POST /user/signup/ is a new
-attempt), so that once a code is verified only the attempt that verified it can complete the
-profile. Its ``user_id`` is either a pending account's id or, when someone signed up with an
-identifier that already belongs to a finished account, a random id that matches no account (a
-decoy): the answers look the same, and nothing can be completed with it.
+Access and refresh tokens belong to a session (``sid``; users/services/sessions.py): a refresh
+token also carries the session's generation (``gen``), so that rotation is one compare-and-swap
+and the reuse of a rotated token is seen; an access token is accepted only while its session is
+live, so ending a session ends its access tokens too.
+
+The code flows answer with tokens scoped to themselves, each with its own ``token_type``: ``signup``
+(sign-up, verify, resend, delivery status, profile completion), ``password_reset`` and
+``login_code``. simplejwt's authentication refuses them (it takes ``access`` only), so each opens
+nothing but its own flow. A sign-up token's ``stage`` says how far the sign-up went (``new``, then
+``verified``) and its ``attempt`` names this one sign-up, so that once a code is verified only the
+attempt that verified it can complete the profile. A flow token's ``user_id`` is the account's id,
+or a decoy's (users/decoys.py) that answers alike and can never succeed.
 
 Every token read here has its claims checked for type first: a token that is correctly signed but
 carries a malformed claim is refused like any other bad token (401 ``token_not_valid``).
 """
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework_simplejwt import tokens as jwt_tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from users.decoys import decoy_target
-from users.identifiers import Identifier
+from users.decoys import Decoy, flow_account, signup_account
 from users.models import AuthStatus, User
 
 STAGE_NEW = "new"
 STAGE_VERIFIED = "verified"
-_STAGES = frozenset({STAGE_NEW, STAGE_VERIFIED})
+_STAGES = (STAGE_NEW, STAGE_VERIFIED)
 
 
 def _is_uuid(value: Any) -> bool:
@@ -54,14 +57,16 @@ def _claims_malformed(payload: dict[str, Any]) -> bool:
     revoke = payload.get(jwt_settings.REVOKE_TOKEN_CLAIM)
     if revoke is not None and not isinstance(revoke, str):
         return True
-    if "stage" in payload and (not isinstance(payload["stage"], str) or payload["stage"] not in _STAGES):
+    if "stage" in payload and payload["stage"] not in _STAGES:
         return True
-    return "attempt" in payload and not _is_uuid(payload["attempt"])
+    if "gen" in payload and (type(payload["gen"]) is not int or payload["gen"] < 1):
+        return True
+    return any(name in payload and not _is_uuid(payload[name]) for name in ("attempt", "sid"))
 
 
 class ClaimsChecked:
-    """Mixed into a simplejwt token class: its claims are checked for type before anything, the
-    blacklist included, reads them."""
+    """Mixed into a simplejwt token class: its claims are checked for type before anything reads
+    them."""
 
     def verify(self) -> None:
         if _claims_malformed(self.payload):
@@ -70,18 +75,92 @@ class ClaimsChecked:
 
 
 class AccessToken(ClaimsChecked, jwt_tokens.AccessToken):
-    """The access token as authentication reads it (SIMPLE_JWT["AUTH_TOKEN_CLASSES"])."""
+    """The access token of a session (SIMPLE_JWT["AUTH_TOKEN_CLASSES"])."""
+
+    @property
+    def session_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self["sid"]) if "sid" in self.payload else None
 
 
-class RefreshToken(ClaimsChecked, jwt_tokens.RefreshToken):
-    """A refresh token read back from a client (logout)."""
+class RefreshToken(ClaimsChecked, jwt_tokens.Token):
+    """The refresh token of a session, at one generation of it. Its state lives in the session
+    row, not in simplejwt's blacklist."""
+
+    token_type = "refresh"
+
+    @property
+    def lifetime(self):
+        return jwt_settings.REFRESH_TOKEN_LIFETIME
+
+    def verify(self) -> None:
+        super().verify()
+        if "sid" not in self.payload or "gen" not in self.payload:
+            raise TokenError("Token has no session.")
+
+    @property
+    def session_id(self) -> uuid.UUID:
+        return uuid.UUID(self["sid"])
+
+    @property
+    def generation(self) -> int:
+        return self["gen"]
 
 
-class SignupToken(ClaimsChecked, jwt_tokens.Token):
-    token_type = "signup"
+def token_pair(*, user_id: uuid.UUID, session_id: uuid.UUID, generation: int) -> dict[str, str]:
+    """A new access and refresh token of a session at ``generation``."""
+    refresh, access = RefreshToken(), AccessToken()
+    for token in (refresh, access):
+        token[jwt_settings.USER_ID_CLAIM] = str(user_id)
+        token["sid"] = str(session_id)
+    refresh["gen"] = generation
+    return {"access": str(access), "refresh": str(refresh)}
+
+
+class AccessTokenAuthentication(JWTAuthentication):
+    """An access token, accepted while its session is live: the user and the session are read in
+    one query. (Ending every session on a password change is what revokes older access tokens.)"""
+
+    def get_user(self, validated_token: AccessToken) -> User:
+        session_id = validated_token.session_id
+        if session_id is None:
+            raise InvalidToken("Token has no session.")
+        user = User.objects.filter(
+            pk=validated_token[jwt_settings.USER_ID_CLAIM],
+            sessions__id=session_id,
+            sessions__ended_at__isnull=True,
+            sessions__expires_at__gt=timezone.now(),
+            auth_status=AuthStatus.DONE,
+        ).first()
+        if user is None or not user.is_active:
+            raise InvalidToken("Token is invalid or expired.")
+        return user
+
+
+class FlowToken(ClaimsChecked, jwt_tokens.Token):
+    """A token that opens one code flow for one subject (an account or a decoy)."""
 
     @property
     def lifetime(self):  # read at use, so tests and deployments can change the setting
+        return settings.FLOW_TOKEN_LIFETIME
+
+    @classmethod
+    def for_subject(cls, subject: uuid.UUID | str, **claims: Any) -> "FlowToken":
+        token = cls()
+        token[jwt_settings.USER_ID_CLAIM] = str(subject)
+        for name, value in claims.items():
+            token[name] = value
+        return token
+
+    @property
+    def subject(self) -> uuid.UUID:
+        return uuid.UUID(self[jwt_settings.USER_ID_CLAIM])
+
+
+class SignupToken(FlowToken):
+    token_type = "signup"
+
+    @property
+    def lifetime(self):
         return settings.SIGNUP_TOKEN_LIFETIME
 
     @classmethod
@@ -89,11 +168,7 @@ class SignupToken(ClaimsChecked, jwt_tokens.Token):
         cls, subject: uuid.UUID | str, *, stage: str, attempt: uuid.UUID | str | None = None
     ) -> "SignupToken":
         """A token of ``subject`` at ``stage`` for sign-up ``attempt`` (None: a new attempt)."""
-        token = cls()
-        token["user_id"] = str(subject)
-        token["stage"] = stage
-        token["attempt"] = str(attempt or uuid.uuid4())
-        return token
+        return super().for_subject(subject, stage=stage, attempt=str(attempt or uuid.uuid4()))
 
     @property
     def attempt(self) -> uuid.UUID | None:
@@ -101,44 +176,49 @@ class SignupToken(ClaimsChecked, jwt_tokens.Token):
         return uuid.UUID(self["attempt"]) if "attempt" in self.payload else None
 
 
-@dataclass
-class DecoySignup:
-    """Stands in for an account in the sign-up steps of a decoy token; it can never succeed.
-    ``target`` is the identifier the decoy was made for (resends go there), if any."""
-
-    id: uuid.UUID
-    target: Identifier | None = None
-    auth_status: str = AuthStatus.NEW
-    is_authenticated: bool = True
-    is_active: bool = True
+class PasswordResetToken(FlowToken):
+    token_type = "password_reset"
 
 
-class SignupTokenAuthentication(JWTAuthentication):
-    """Authenticates the sign-up steps with a sign-up token only."""
+class LoginCodeToken(FlowToken):
+    token_type = "login_code"
 
-    def get_validated_token(self, raw_token: bytes) -> SignupToken:
+
+class FlowTokenAuthentication(JWTAuthentication):
+    """Authenticates one code flow with its own token only (``token_class``)."""
+
+    token_class: type[FlowToken] = FlowToken
+
+    def get_validated_token(self, raw_token: bytes) -> FlowToken:
         try:
-            return SignupToken(raw_token)
+            return self.token_class(raw_token)
         except TokenError as exc:
             raise InvalidToken({"detail": str(exc), "code": "token_not_valid"}) from exc
 
-    def get_user(self, validated_token: SignupToken) -> User | DecoySignup:
-        subject = uuid.UUID(validated_token["user_id"])  # a UUID: the claims were checked
-        user = User.objects.filter(pk=subject).first()
-        if user is None:
-            target = decoy_target(subject)
-            if target is None:  # the pending sign-up was removed: start again
-                raise InvalidToken("This sign-up no longer exists.")
-            return DecoySignup(id=subject, target=target)
-        if not user.is_active or user.auth_status == AuthStatus.DONE:
-            # Once the profile is finished, a sign-up token opens nothing more; it answers like a
-            # decoy, so that a stranger holding one does not learn when the owner finished.
-            return DecoySignup(id=subject)
-        return user
+    def get_user(self, validated_token: FlowToken) -> User | Decoy:
+        return flow_account(validated_token.subject)
+
+
+class SignupTokenAuthentication(FlowTokenAuthentication):
+    token_class = SignupToken
+
+    def get_user(self, validated_token: SignupToken) -> User | Decoy:
+        account = signup_account(validated_token.subject)
+        if account is None:  # the pending sign-up was removed: start again
+            raise InvalidToken("This sign-up no longer exists.")
+        return account
+
+
+class PasswordResetAuthentication(FlowTokenAuthentication):
+    token_class = PasswordResetToken
+
+
+class LoginCodeAuthentication(FlowTokenAuthentication):
+    token_class = LoginCodeToken
 
 
 class SignupOrAccessAuthentication(SignupTokenAuthentication):
-    """Takes a sign-up token, or else a normal access token (for endpoints used in both states)."""
+    """Takes a sign-up token, or else an access token (for endpoints used in both states)."""
 
     def get_validated_token(self, raw_token: bytes) -> jwt_tokens.Token:
         try:
@@ -146,15 +226,7 @@ class SignupOrAccessAuthentication(SignupTokenAuthentication):
         except TokenError:
             return JWTAuthentication.get_validated_token(self, raw_token)  # AUTH_TOKEN_CLASSES
 
-    def get_user(self, validated_token: jwt_tokens.Token) -> User | DecoySignup:
+    def get_user(self, validated_token: jwt_tokens.Token) -> User | Decoy:
         if isinstance(validated_token, SignupToken):
             return super().get_user(validated_token)
-        return JWTAuthentication.get_user(self, validated_token)
-
-
-class RotatingRefreshToken(ClaimsChecked, jwt_tokens.RefreshToken):
-    """A refresh token read for rotation: signature and expiry are verified here, the blacklist
-    is checked by the rotation itself, atomically, so that reuse of a rotated token is seen."""
-
-    def check_blacklist(self) -> None:
-        pass
+        return AccessTokenAuthentication.get_user(self, validated_token)

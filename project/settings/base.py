@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc files, served from here instead of a CDN
     "django_ratelimit",
@@ -153,12 +152,18 @@ RATE_LIMITS = {
     "signup_ip": "20/h",  # sign-ups from one client address
     "signup_identifier": "5/h",  # sign-ups for one e-mail address or phone number
     "resend_account": "5/h",  # new codes for one sign-up, on top of the per-code cooldown
-    "verify_ip": "30/10m",  # code guesses from one client address (each code also dies after 5)
+    "verify_ip": "30/10m",  # code guesses of every flow from one client address (each code also dies after 5)
     "login_ip": "30/m",  # login attempts from one client address
     "login_account_failures": "10/15m",  # failed logins for one name from one address; slows, never locks
     "refresh_ip": "60/m",  # token refreshes from one client address
     "profile_account": "30/h",  # profile changes of one account (bounds old-password guessing)
     "admin_login_ip": "10/15m",  # admin log-in attempts from one client address
+    "password_reset_ip": "10/h",  # password-reset requests from one client address
+    "password_reset_network": "30/h",  # the same from one network (IPv4 /24, IPv6 /48)
+    "password_reset_identifier": "5/h",  # password-reset requests for one e-mail address or phone number
+    "login_code_ip": "20/h",  # login-code requests from one client address
+    "login_code_identifier": "5/h",  # login-code requests for one name (username, address or number)
+    "change_identifier_account": "10/h",  # changes of address or number (and their confirms) of one account
     # SMS pumping (users/sms_guard.py). These rules are counted together, in this order, in clock-
     # aligned windows (a "d" window is a UTC day): a request one rule refuses is counted by none, so
     # the budget is only spent by SMS that every other rule let through.
@@ -193,7 +198,8 @@ DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="US")
 
 # --- REST framework and JWT -----------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # An access token of a live session (users/tokens.py).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["users.tokens.AccessTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["project.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -219,8 +225,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     # Checks every claim's type before use: a malformed claim is a refused token, never a 500.
     "AUTH_TOKEN_CLASSES": ("users.tokens.AccessToken",),
-    # A password change invalidates every access token issued before it.
-    "CHECK_REVOKE_TOKEN": True,
+    # Revocation is the session's (users/services/sessions.py): a password change ends every
+    # session, and with it every access and refresh token issued before.
+    "CHECK_REVOKE_TOKEN": False,
     "CHECK_USER_IS_ACTIVE": True,
 }
 # A rotated refresh token used again within this many seconds is refused without revoking the
@@ -244,6 +251,13 @@ def signing_keys_settled(*, generate: bool) -> str:
 
 # Lifetime of the token returned by sign-up and verify; it only opens the sign-up steps.
 SIGNUP_TOKEN_LIFETIME = timedelta(minutes=env.int("SIGNUP_TOKEN_MINUTES", default=30))
+# Lifetime of the tokens of the password-reset and login-code flows (each opens only its flow).
+FLOW_TOKEN_LIFETIME = timedelta(minutes=env.int("FLOW_TOKEN_MINUTES", default=15))
+# Test identifiers (app-store reviewers, the CI of the teams who use us): "address=code,..." (an
+# e-mail address or a phone number, and its fixed code). No message is ever sent to them.
+# Production refuses them unless ALLOW_TEST_IDENTIFIERS is also set, and warns at start-up.
+TEST_IDENTIFIERS = env.dict("TEST_IDENTIFIERS", default={})
+ALLOW_TEST_IDENTIFIERS = env.bool("ALLOW_TEST_IDENTIFIERS", default=False)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "DRF Custom Authentication API",
@@ -317,9 +331,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE = {
-    "flush-expired-tokens": {
-        "task": "users.tasks.flush_expired_tokens",
-        "schedule": 24 * 3600,
+    "prune-sessions": {
+        "task": "users.tasks.prune_sessions",
+        "schedule": 3600,
     },
     "prune-deliveries": {
         "task": "notifications.tasks.prune_deliveries",

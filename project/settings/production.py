@@ -4,10 +4,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.base import *  # noqa: F403
 from project.settings.base import (
+    ALLOW_TEST_IDENTIFIERS,
     EMAIL_BACKEND,
     SMS_BACKEND,
     SMS_CHALLENGE_BACKEND,
     SMS_CHALLENGE_SECRET,
+    TEST_IDENTIFIERS,
     TRUSTED_PROXY_COUNT,
     env,
     signing_keys_settled,
@@ -56,3 +58,8 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Test identifiers get a fixed code and no message: fine for a staging stack or an app-store
+# review, never by accident in production.
+if TEST_IDENTIFIERS and not ALLOW_TEST_IDENTIFIERS:
+    raise ImproperlyConfigured("TEST_IDENTIFIERS is set: production refuses it unless ALLOW_TEST_IDENTIFIERS=True.")

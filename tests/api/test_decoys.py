@@ -92,7 +92,7 @@ def _answer(api, token: str) -> int:
 
 
 def test_a_decoy_is_renewed_by_a_new_sign_up_exactly_like_a_pending_account(api, owner, settings):
-    from users.services import user_remove_abandoned_signups
+    from users.services.signup import signups_remove_abandoned
 
     settings.SIGNUP_ABANDON_HOURS = 72
     settings.VERIFICATION_RESEND_COOLDOWN = 0
@@ -101,19 +101,19 @@ def test_a_decoy_is_renewed_by_a_new_sign_up_exactly_like_a_pending_account(api,
     signup(api, EMAIL), signup(api, "newcomer@example.com")  # both taken up again: renewed
     _age_everything(hours=30)  # 80 hours after the first sign-up, 30 after the renewal
 
-    user_remove_abandoned_signups()
+    signups_remove_abandoned()
 
     assert _answer(api, decoy) == _answer(api, pending) == 400  # both still a live sign-up (wrong code)
 
 
 def test_an_abandoned_decoy_goes_with_the_abandoned_sign_ups(api, owner, settings):
-    from users.services import user_remove_abandoned_signups
+    from users.services.signup import signups_remove_abandoned
 
     settings.SIGNUP_ABANDON_HOURS = 72
     decoy, pending = signup(api, EMAIL), signup(api, "newcomer@example.com")
     _age_everything(hours=73)
 
-    user_remove_abandoned_signups()
+    signups_remove_abandoned()
 
     assert _answer(api, decoy) == _answer(api, pending) == 401  # both gone, alike
 

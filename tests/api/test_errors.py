@@ -191,7 +191,7 @@ def test_unexpected_crash_answers_500_in_the_error_shape(api, monkeypatch):
     def crash(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("users.services.user_signup", crash)
+    monkeypatch.setattr("users.views.signup.signup_start", crash)
     api.raise_request_exception = False
 
     response = api.post("/user/signup/", {"email_phone_number": "jane@example.com"})

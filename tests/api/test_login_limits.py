@@ -8,8 +8,9 @@ from django.test import Client
 from project.exceptions import RateLimited
 from tests.factories import PASSWORD, UserFactory
 from tests.support.parallel import in_parallel, outcome
-from users import services
 from users.models import User
+from users.services import login as services
+from users.services.sessions import ClientInfo
 
 
 @pytest.fixture
@@ -52,7 +53,9 @@ def test_parallel_guesses_cannot_all_pass_the_limit(transactional_db, rates, set
     outcomes = in_parallel(
         10,
         lambda _: outcome(
-            lambda: services.user_login(user_input="jane", password="wrong", client_address="203.0.113.9"),
+            lambda: services.login_with_password(
+                user_input="jane", password="wrong", client_address="203.0.113.9", client=ClientInfo("", "")
+            ),
             checked=services.InvalidCredentials,
             limited=RateLimited,
         ),

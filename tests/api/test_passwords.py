@@ -27,7 +27,7 @@ class CountingHasher(MD5PasswordHasher):
 @pytest.fixture
 def counting_hasher(settings, monkeypatch):
     settings.PASSWORD_HASHERS = ["tests.api.test_passwords.CountingHasher"]
-    monkeypatch.setattr("users.services._dummy_hash", None)
+    monkeypatch.setattr("users.services.login._dummy_hash", None)
     CountingHasher.seen = []
     return CountingHasher
 
@@ -245,7 +245,7 @@ def test_passwords_are_never_hashed_inside_a_database_transaction(api, settings,
     # ~180 ms would serialize profile changes behind it. In a transactional test nothing wraps the
     # requests, so `in_atomic_block` is True only inside the application's own transactions.
     settings.PASSWORD_HASHERS = ["tests.api.test_passwords.TransactionRecordingHasher"]
-    monkeypatch.setattr("users.services._dummy_hash", None)
+    monkeypatch.setattr("users.services.login._dummy_hash", None)
     TransactionRecordingHasher.calls = []
     assert not connection.in_atomic_block
 

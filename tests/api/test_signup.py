@@ -210,14 +210,14 @@ def test_signing_up_again_restarts_the_abandonment_clock(api, settings):
 
     from django.utils import timezone
 
-    from users.services import user_remove_abandoned_signups
+    from users.services.signup import signups_remove_abandoned
 
     settings.SIGNUP_ABANDON_HOURS = 72
     api.post("/user/signup/", {"email_phone_number": "late@example.com"})
     User.objects.update(date_joined=timezone.now() - timedelta(hours=73))
 
     api.post("/user/signup/", {"email_phone_number": "late@example.com"})  # the person comes back
-    user_remove_abandoned_signups()
+    signups_remove_abandoned()
 
     assert User.objects.filter(email="late@example.com").exists()
 

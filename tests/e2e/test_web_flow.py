@@ -7,15 +7,16 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_redis import get_redis_connection
 from playwright.sync_api import Page, expect
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from notifications.channels import LocmemSms
 from tests import factories
 from tests.conftest import last_email_code, last_sms_code
 from tests.e2e.conftest import PHONE
+from users.models import Session
+from users.tokens import AccessToken, RefreshToken
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -116,7 +117,7 @@ def test_whole_flow_by_email(page: Page, snap, outbox):
     snap("account")
 
     _log_out(page)
-    assert BlacklistedToken.objects.count() == 1  # the refresh token was revoked, not just forgotten
+    assert Session.objects.get().end_reason == "logout"  # the session was ended, not just forgotten
 
 
 def test_whole_flow_by_phone_with_field_errors(page: Page, outbox):
@@ -234,8 +235,9 @@ def _logged_in(page: Page, user) -> dict:
 
 
 def _expire_access(page: Page, user) -> None:
-    """Puts an access token of `user` that expired a minute ago into the tab's session."""
-    token = AccessToken.for_user(user)
+    """Puts an access token of the tab's session that expired a minute ago into it."""
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('session'))")
+    token = AccessToken(stored["access"])
     token.set_exp(lifetime=-timedelta(minutes=1))
     page.evaluate(
         """(access) => {
@@ -261,16 +263,16 @@ def test_account_page_with_an_expired_access_token_rotates_the_pair_and_shows_th
     rotated = page.evaluate("JSON.parse(sessionStorage.getItem('session'))")
     assert rotated["refresh"] != session["refresh"]
     assert rotated["access"] != session["access"]
-    assert BlacklistedToken.objects.filter(token__token=session["refresh"]).exists()
+    assert RefreshToken(rotated["refresh"]).generation == RefreshToken(session["refresh"]).generation + 1
     _log_out(page)  # with the rotated pair
-    assert BlacklistedToken.objects.filter(token__token=rotated["refresh"]).exists()
+    assert Session.objects.get(id=RefreshToken(rotated["refresh"]).session_id).end_reason == "logout"
 
 
 def test_account_page_with_a_dead_session_forgets_it_and_sends_to_log_in(page: Page):
     user = factories.UserFactory()
-    session = _logged_in(page, user)
+    _logged_in(page, user)
     _expire_access(page, user)
-    RefreshToken(session["refresh"]).blacklist()  # as after a log-out elsewhere or a password change
+    Session.objects.update(ended_at=timezone.now())  # as after a log-out elsewhere or a password change
 
     page.reload()
 

@@ -132,7 +132,7 @@ def test_the_worker_consumes_every_queue_a_task_is_routed_to_and_no_other():
 def test_beat_schedules_registered_tasks_that_the_worker_consumes():
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert {entry["task"] for entry in schedule.values()} == {
-        "users.tasks.flush_expired_tokens",
+        "users.tasks.prune_sessions",
         "users.tasks.remove_abandoned_signups",
         "notifications.tasks.prune_deliveries",
     }

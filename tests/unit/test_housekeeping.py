@@ -4,12 +4,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import PendingUserFactory, UserFactory
 from users.models import AuthStatus, User
-from users.tasks import flush_expired_tokens, remove_abandoned_signups
+from users.tasks import prune_sessions, remove_abandoned_signups
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +33,27 @@ def test_abandoned_signups_older_than_the_setting_are_removed(settings):
     assert old_verified.pk not in remaining
 
 
-def test_flush_expired_tokens_keeps_live_ones():
+def test_sessions_that_ended_or_expired_over_a_day_ago_are_pruned_in_batches(django_assert_max_num_queries):
+    from users.models import Session
+    from users.services import sessions
+
     user = UserFactory()
-    live = RefreshToken.for_user(user)
-    expired = RefreshToken.for_user(user)
-    OutstandingToken.objects.filter(jti=expired["jti"]).update(expires_at=timezone.now() - timedelta(days=1))
+    now = timezone.now()
 
-    flush_expired_tokens()
+    def session(**fields) -> Session:
+        return Session.objects.create(user=user, method="password", **{"expires_at": now + timedelta(days=7), **fields})
 
-    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live["jti"]]
+    live = session()
+    recently_ended = session(ended_at=now - timedelta(hours=1))
+    for _ in range(5):
+        session(ended_at=now - timedelta(days=2))
+        session(expires_at=now - timedelta(days=2))
+
+    with django_assert_max_num_queries(4 * 3 + 1):  # 4 batches of 3: select ids, delete (+ its lookups)
+        assert sessions.sessions_prune(batch_size=3) == 10
+    assert prune_sessions() == 0
+
+    assert set(Session.objects.values_list("id", flat=True)) == {live.id, recently_ended.id}
 
 
 def test_old_delivery_records_are_pruned(settings):

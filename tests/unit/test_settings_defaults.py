@@ -66,7 +66,7 @@ def defaults() -> dict:
 def test_readme_documents_every_rate_limit_rule():
     documented = readme_rate_limits()
 
-    assert len(documented) == 14, documented
+    assert len(documented) == 20, documented
     assert documented["signup_ip"] == "20/h"
 
 
@@ -127,11 +127,11 @@ def test_refresh_reuse_grace_is_ten_seconds_by_default(defaults):
     assert defaults["REFRESH_REUSE_GRACE_SECONDS"] == 10
 
 
-def test_beat_flushes_expired_tokens_daily(defaults):
-    flush = defaults["CELERY_BEAT_SCHEDULE"]["flush-expired-tokens"]
+def test_beat_prunes_dead_sessions_hourly(defaults):
+    prune = defaults["CELERY_BEAT_SCHEDULE"]["prune-sessions"]
 
-    assert flush["task"] == "users.tasks.flush_expired_tokens"
-    assert flush["schedule"] == 86400
+    assert prune["task"] == "users.tasks.prune_sessions"
+    assert prune["schedule"] == 3600
 
 
 def test_rate_limits_variable_overrides_single_rules_and_an_empty_rate_turns_one_off():

@@ -1,0 +1,119 @@
+"""Passwords: the checks every new password passes, and the reset of a forgotten one by code.
+
+A password is validated with Django's validators and hashed before any transaction opens (a hash
+costs ~100-200 ms of CPU). A reset starts from an e-mail address or a phone number and answers
+alike for every identifier: a finished account gets a code where the identifier points, anything
+else a flow decoy (users/decoys.py) whose message is queued and never sent. Confirming sets the new
+password, ends every session (so every refresh and access token dies) and tells the owner.
+"""
+
+import logging
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from notifications.services import TEMPLATE_PASSWORD_CHANGED_NOTICE, TEMPLATE_PASSWORD_RESET_CODE
+from project.exceptions import ApplicationError
+from users.decoys import Decoy, flow_subject, is_decoy
+from users.identifiers import Identifier
+from users.models import AuthType, SessionEnd, User
+from users.services.codeflow import (
+    PURPOSE_PASSWORD_RESET,
+    Message,
+    code_confirm,
+    code_resend,
+    code_send,
+    fixed_test_code,
+    notice_send,
+)
+from users.services.sessions import sessions_end
+from users.services.signup import account_for, account_identifier
+from users.sms_guard import SmsClient, sms_guard_check
+from users.tokens import PasswordResetToken
+
+logger = logging.getLogger(__name__)
+
+PURPOSE_PASSWORD_CHANGED = "password_changed"
+# The channel a reset token's codes go through, as a claim ("email" or "phone"): a resend reaches
+# the same kind of identifier as the request did, without the identifier itself in the token.
+_VIA = {AuthType.EMAIL: "email", AuthType.PHONE: "phone"}
+
+
+def password_hash_checked(*, password: str, confirm_password: str | None, user: User, **probe: Any) -> str:
+    """Validate a new password (confirmation, Django's validators, similarity to the account's
+    own data, overridden by ``probe``: a username or first name being set with it) and return its
+    hash. Call outside any transaction."""
+    errors: dict[str, list[str]] = {}
+    if confirm_password != password:
+        errors["confirm_password"] = ["The two passwords do not match."]
+    similar_to = User(
+        username=probe.get("username") or user.username,
+        email=user.email,
+        first_name=probe.get("first_name") or user.first_name,
+    )
+    try:
+        validate_password(password, user=similar_to)
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ApplicationError("Invalid input.", fields=errors)
+    return make_password(password)
+
+
+def _reset_message(to: Identifier, *, decoy: bool) -> Message:
+    if decoy:
+        return Message.suppressed(to, PURPOSE_PASSWORD_RESET)
+    return Message.code(to, TEMPLATE_PASSWORD_RESET_CODE, PURPOSE_PASSWORD_RESET)
+
+
+def password_reset_request(*, identifier: Identifier, client: SmsClient) -> str:
+    """Send a reset code to a finished account's ``identifier`` (a decoy's message otherwise) and
+    return the reset token."""
+    if not identifier.is_email and fixed_test_code(identifier) is None:
+        sms_guard_check(number=identifier.value, client=client)  # every number alike, account or not
+    account = account_for(identifier)
+    subject = flow_subject(purpose=PURPOSE_PASSWORD_RESET, identifier=identifier, account=account)
+    decoy = account is None or subject != account.pk
+    code_send(
+        purpose=PURPOSE_PASSWORD_RESET, subject=subject, message=_reset_message(identifier, decoy=decoy), client=None
+    )
+    logger.info("password reset %s requested", subject)
+    return str(PasswordResetToken.for_subject(subject, via=_VIA[identifier.kind]))
+
+
+def password_reset_resend(*, account: User | Decoy, via: str, client: SmsClient) -> int:
+    """A new reset code, to the account's identifier of the kind the request used."""
+    kind = AuthType.EMAIL if via == "email" else AuthType.PHONE
+    if is_decoy(account):
+        message = Message.suppressed(Identifier(kind, ""), PURPOSE_PASSWORD_RESET)
+        return code_resend(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, message=message, client=None)
+    value = account.email if kind == AuthType.EMAIL else account.phone_number
+    message = _reset_message(Identifier(kind, value), decoy=False) if value else None
+    return code_resend(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, message=message, client=client)
+
+
+def password_reset_confirm(*, account: User | Decoy, code: str, password: str, confirm_password: str) -> None:
+    """Check the code, then set the new password, end every session and notify the owner."""
+    # Validated (and hashed) first, so that a weak password does not burn the code, and for a decoy
+    # as for an account, so that the answers and their cost are the same.
+    owner = User() if is_decoy(account) else account
+    password_hash = password_hash_checked(password=password, confirm_password=confirm_password, user=owner)
+    code_confirm(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, code=code, decoy=is_decoy(account))
+    password_set(user=account, password_hash=password_hash, reason=SessionEnd.PASSWORD)
+    logger.info("password of %s reset", account.id)
+
+
+def password_set(*, user: User, password_hash: str, reason: str) -> None:
+    """Store a new password hash, end every session of the user and send the owner a notice."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(password=password_hash)
+        sessions_end(user_id=user.pk, reason=reason)
+    notice_send(
+        subject=user.pk,
+        to=account_identifier(user),
+        template=TEMPLATE_PASSWORD_CHANGED_NOTICE,
+        purpose=PURPOSE_PASSWORD_CHANGED,
+    )
