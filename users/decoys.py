@@ -40,6 +40,14 @@ class Decoy:
     is_active: bool = True
 
 
+@dataclass(frozen=True)
+class Subject:
+    """Whom a code flow's token stands for: an account, or a decoy."""
+
+    id: uuid.UUID
+    decoy: bool
+
+
 def is_decoy(account: User | Decoy) -> bool:
     return isinstance(account, Decoy)
 
@@ -74,6 +82,14 @@ def signup_decoy_for(*, owner_pk: uuid.UUID, identifier: Identifier) -> uuid.UUI
     return decoy if isinstance(decoy, uuid.UUID) else uuid.UUID(decoy)
 
 
+def signup_subject(*, account: User, identifier: Identifier) -> Subject:
+    """The subject of a sign-up of ``identifier``: its pending account, or, when the identifier
+    belongs to a finished account, that account's sign-up decoy for it."""
+    if account.auth_status == AuthStatus.DONE:
+        return Subject(signup_decoy_for(owner_pk=account.pk, identifier=identifier), decoy=True)
+    return Subject(account.pk, decoy=False)
+
+
 def signup_account(subject: uuid.UUID) -> User | Decoy | None:
     """What a sign-up token's subject stands for: the pending account, a decoy (for a sign-up
     decoy, or once the account is finished or deactivated, so that a stranger holding the token
@@ -96,13 +112,13 @@ def decoys_remove_older_than(cutoff: datetime) -> int:
 # --- password reset and login by code --------------------------------------------------------------
 
 
-def flow_subject(*, purpose: str, identifier: Identifier, account: User | None) -> uuid.UUID:
-    """The subject of a flow token: the finished, active account's id, or else the identifier's
-    decoy id for this purpose."""
+def flow_subject(*, purpose: str, identifier: Identifier, account: User | None) -> Subject:
+    """The subject of a password-reset or login-code token: a finished, active account, or else
+    the identifier's decoy for this purpose."""
     if account is not None and account.is_active and account.auth_status == AuthStatus.DONE:
-        return account.pk
+        return Subject(account.pk, decoy=False)
     digest = salted_hmac("users.decoys.flow", f"{purpose}|{identifier.kind}|{identifier.value}", algorithm="sha256")
-    return uuid.UUID(bytes=digest.digest()[:16], version=4)
+    return Subject(uuid.UUID(bytes=digest.digest()[:16], version=4), decoy=True)
 
 
 def flow_account(subject: uuid.UUID) -> User | Decoy:

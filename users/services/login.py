@@ -89,13 +89,13 @@ def login_code_request(*, user_input: str, client: SmsClient) -> str:
         sms_guard_check(number=to.value, client=client)
     typed = to or Identifier(AuthType.EMAIL, "")  # an unknown username: nowhere to send anything
     subject = flow_subject(purpose=PURPOSE_LOGIN_CODE, identifier=Identifier(name.kind, name.value), account=user)
-    if user is not None and subject == user.pk:
-        message = Message.code(typed, TEMPLATE_LOGIN_CODE, PURPOSE_LOGIN_CODE)
-    else:
+    if subject.decoy:
         message = Message.suppressed(typed, PURPOSE_LOGIN_CODE)
-    code_send(purpose=PURPOSE_LOGIN_CODE, subject=subject, message=message, client=None)
-    logger.info("login code %s requested", subject)
-    return str(LoginCodeToken.for_subject(subject))
+    else:
+        message = Message.code(typed, TEMPLATE_LOGIN_CODE, PURPOSE_LOGIN_CODE)
+    code_send(purpose=PURPOSE_LOGIN_CODE, subject=subject.id, message=message, client=None)
+    logger.info("login code %s requested", subject.id)
+    return str(LoginCodeToken.for_subject(subject.id))
 
 
 def login_code_confirm(*, account: User | Decoy, code: str, client: ClientInfo) -> dict[str, str]:

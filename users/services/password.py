@@ -74,14 +74,11 @@ def password_reset_request(*, identifier: Identifier, client: SmsClient) -> str:
     return the reset token."""
     if not identifier.is_email and fixed_test_code(identifier) is None:
         sms_guard_check(number=identifier.value, client=client)  # every number alike, account or not
-    account = account_for(identifier)
-    subject = flow_subject(purpose=PURPOSE_PASSWORD_RESET, identifier=identifier, account=account)
-    decoy = account is None or subject != account.pk
-    code_send(
-        purpose=PURPOSE_PASSWORD_RESET, subject=subject, message=_reset_message(identifier, decoy=decoy), client=None
-    )
-    logger.info("password reset %s requested", subject)
-    return str(PasswordResetToken.for_subject(subject, via=_VIA[identifier.kind]))
+    subject = flow_subject(purpose=PURPOSE_PASSWORD_RESET, identifier=identifier, account=account_for(identifier))
+    message = _reset_message(identifier, decoy=subject.decoy)
+    code_send(purpose=PURPOSE_PASSWORD_RESET, subject=subject.id, message=message, client=None)
+    logger.info("password reset %s requested", subject.id)
+    return str(PasswordResetToken.for_subject(subject.id, via=_VIA[identifier.kind]))
 
 
 def password_reset_resend(*, account: User | Decoy, via: str, client: SmsClient) -> int:

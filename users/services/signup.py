@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION_CODE
 from project.masking import mask_recipient
-from users.decoys import Decoy, decoys_remove_older_than, is_decoy, signup_decoy_for
+from users.decoys import Decoy, decoys_remove_older_than, is_decoy, signup_subject
 from users.identifiers import Identifier
 from users.models import AuthStatus, AuthType, User
 from users.services.codeflow import PURPOSE_SIGNUP, Message, code_confirm, code_resend, code_send
@@ -82,11 +82,11 @@ def signup_start(*, identifier: Identifier, client: SmsClient) -> SignupResult:
     if not identifier.is_email:
         sms_guard_check(number=identifier.value, client=client)  # before anything is written
     user = _pending_account(identifier)
-    finished = user.auth_status == AuthStatus.DONE
-    subject = signup_decoy_for(owner_pk=user.pk, identifier=identifier) if finished else user.id
-    code_send(purpose=PURPOSE_SIGNUP, subject=subject, message=_signup_message(identifier, decoy=finished), client=None)
-    logger.info("sign-up %s for %s", subject, mask_recipient(identifier.value))
-    token = SignupToken.for_subject(subject, stage=STAGE_NEW)
+    subject = signup_subject(account=user, identifier=identifier)
+    message = _signup_message(identifier, decoy=subject.decoy)
+    code_send(purpose=PURPOSE_SIGNUP, subject=subject.id, message=message, client=None)
+    logger.info("sign-up %s for %s", subject.id, mask_recipient(identifier.value))
+    token = SignupToken.for_subject(subject.id, stage=STAGE_NEW)
     return SignupResult(str(token), identifier.kind, AuthStatus.NEW)
 
 
