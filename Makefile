@@ -12,7 +12,7 @@ LOCAL := DJANGO_SETTINGS_MODULE=project.settings.local
 WEB_WORKERS ?= 1
 WEB_THREADS ?= 8
 
-.PHONY: run test install install-dev browser migrate superuser worker beat flower bench lint schema clean
+.PHONY: run test install install-dev browser migrate superuser worker beat flower bench bench-scale lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,10 +66,16 @@ flower: install
 	@if [ -z "$$FLOWER_BASIC_AUTH" ]; then echo "Set FLOWER_BASIC_AUTH=user:password first" >&2; exit 2; fi
 	$(LOCAL) $(BIN)/celery -A project flower --address=127.0.0.1 --port=5555 --basic-auth="$$FLOWER_BASIC_AUTH"
 
-## bench: throughput of the hot paths on 2 gunicorn workers (PostgreSQL, Redis, wrk)
-bench: install
+## bench: the hot paths against a bare DRF floor on 2 gunicorn workers (PostgreSQL, Redis, wrk),
+## then one worker's delivery rate; writes docs/benchmarks.md
+bench: install-dev
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; }
-	bash bench/run.sh
+	$(BIN)/python bench/run.py
+
+## bench-scale: the same with 10^6 users and 10^6 live refresh tokens in the database
+bench-scale: install-dev
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/run.py --scale 1000000 --output docs/benchmarks-scale.md
 
 lint: install-dev
 	$(BIN)/ruff check .
