@@ -18,5 +18,9 @@ urlpatterns = [
     path("verify/", _page("verify"), name="verify"),
     path("profile/", _page("profile"), name="profile"),
     path("login/", _page("login"), name="login"),
+    path("password-reset/", _page("password_reset"), name="password_reset"),
+    path("password-reset/confirm/", _page("password_reset_confirm"), name="password_reset_confirm"),
+    path("login-code/", _page("login_code"), name="login_code"),
+    path("login-code/confirm/", _page("login_code_confirm"), name="login_code_confirm"),
     path("account/", _page("account"), name="account"),
 ]

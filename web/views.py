@@ -1,4 +1,5 @@
-"""The pages of the four-step web flow (sign up, verify, complete profile, log in) and the account page.
+"""The pages of the four-step web flow (sign up, verify, complete profile, log in), the two ways back in
+without a password (a password reset, a login code) and the account page.
 
 Each page is a template and nothing more: the browser does the flow by calling the ``/user/`` JSON API
 from ``web/static/web/app.js``, exactly as any other client would, so the pages hold no server-side
@@ -39,6 +40,7 @@ class Page(TemplateView):
             product_name=settings.PRODUCT_NAME,
             code_length=settings.VERIFICATION_CODE_LENGTH,
             code_minutes=settings.VERIFICATION_CODE_TTL // 60,
+            resend_seconds=settings.VERIFICATION_RESEND_COOLDOWN,
             **kwargs,
         )
 

@@ -65,6 +65,19 @@ def page(browser: Browser, live_server, transactional_db) -> Iterator[Page]:
     assert not problems, problems
 
 
+@pytest.fixture(params=["desktop", "phone"])
+def width(request, page: Page) -> str:
+    """Runs a test twice: in a 1280 px wide window and in a 390 px wide one."""
+    page.set_viewport_size(DESKTOP if request.param == "desktop" else PHONE)
+    return request.param
+
+
+def expect_fit(page: Page) -> None:
+    """Nothing sticks out sideways: the page scrolls only up and down at its width."""
+    width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= viewport, f"{page.url} is {width}px wide in a {viewport}px window"
+
+
 @pytest.fixture
 def snap(page: Page) -> Callable[[str], None]:
     """``snap("signup")`` saves signup-desktop.png and signup-phone.png when UPDATE_SCREENSHOTS=1."""

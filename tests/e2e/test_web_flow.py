@@ -51,7 +51,7 @@ def _log_in(page: Page, user_input: str) -> None:
 
 def _fact(page: Page, term: str):
     """The <dd> of the account page's facts whose <dt> says `term`."""
-    return page.locator("#profile > div").filter(has=page.get_by_text(term, exact=True)).locator("dd")
+    return page.locator(".facts > div").filter(has=page.get_by_text(term, exact=True)).locator("dd")
 
 
 def _expect_account(page: Page, username: str, *, email: str | None = None, phone: str | None = None) -> None:
@@ -68,7 +68,7 @@ def _expect_account(page: Page, username: str, *, email: str | None = None, phon
 
 
 def _log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login/$"))
     expect(page.locator("#notice")).to_have_text("You are logged out.")
     assert page.evaluate("sessionStorage.getItem('session')") is None
@@ -113,8 +113,7 @@ def test_whole_flow_by_email(page: Page, snap, outbox):
     expect(_fact(page, "First name")).to_have_text("Jone")
     expect(_fact(page, "Bio")).to_have_text("Tries every sign-up form twice.")
     expect(_fact(page, "Gender")).to_have_text("Prefer not to say")
-    expect(page.get_by_role("link", name="Your account")).to_be_visible()
-    snap("account")
+    expect(page.get_by_role("link", name="Your account")).to_be_visible()  # test_web_account takes its picture
 
     _log_out(page)
     assert Session.objects.get().end_reason == "logout"  # the session was ended, not just forgotten
@@ -280,7 +279,7 @@ def test_account_page_with_a_dead_session_forgets_it_and_sends_to_log_in(page: P
     expect(page.locator("#notice")).to_have_text("Your session has ended. Log in again.")
     expect(page.get_by_label("Username, e-mail or phone")).to_have_value(user.username)
     assert page.evaluate("sessionStorage.getItem('session')") is None
-    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    expect(page.get_by_role("link", name="Log in", exact=True)).to_be_visible()
 
 
 def test_account_page_shows_a_server_error_and_keeps_the_session(page: Page):
@@ -368,7 +367,7 @@ _FOCUSED_FIELD = """() => {
 }"""
 
 
-@pytest.mark.parametrize("path", ["/signup/", "/login/"])
+@pytest.mark.parametrize("path", ["/signup/", "/login/", "/password-reset/", "/login-code/"])
 def test_a_field_reached_with_the_keyboard_shows_its_focus(page: Page, path):
     page.goto(path)
     expect(page.locator("form")).to_be_visible()

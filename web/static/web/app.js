@@ -3,7 +3,7 @@
  *
  * Every page calls the same-origin JSON API under /user/, as any other client would, and shows what
  * it answers: the `fields` of an error ({"detail", "code", "fields"}) next to their fields, anything
- * else in the page's aria-live notice (#notice).
+ * else in the aria-live notice of the form's card (#notice on a page with one card).
  *
  * Where the tokens live: sessionStorage, never localStorage. The flow spans several pages, so a token
  * held only in memory would be lost at each navigation. sessionStorage belongs to this tab and this
@@ -22,13 +22,34 @@ const API = {
   me: "/user/me/",
   login: "/user/login/",
   logout: "/user/logout/",
+  logoutAll: "/user/logout-all/",
   refresh: "/user/login-refresh/",
+  sessions: "/user/sessions/",
+  passwordReset: "/user/password-reset/",
+  passwordResetNewCode: "/user/password-reset/new-code/",
+  passwordResetConfirm: "/user/password-reset/confirm/",
+  loginCode: "/user/login-code/",
+  loginCodeConfirm: "/user/login-code/confirm/",
+  changeIdentifier: "/user/change-identifier/",
+  changeIdentifierConfirm: "/user/change-identifier/confirm/",
 };
 
-const PAGES = { signup: "/signup/", verify: "/verify/", profile: "/profile/", login: "/login/", account: "/account/" };
+const PAGES = {
+  signup: "/signup/",
+  verify: "/verify/",
+  profile: "/profile/",
+  login: "/login/",
+  account: "/account/",
+  passwordReset: "/password-reset/",
+  passwordResetConfirm: "/password-reset/confirm/",
+  loginCode: "/login-code/",
+  loginCodeConfirm: "/login-code/confirm/",
+};
 
-// sessionStorage keys: "signup" {token, identifier}, "verified" (token), "resendAt" (ms),
-// "session" {access, refresh, userInput}, "flash" {message, kind, userInput} for the next page.
+// sessionStorage keys: "signup" {token, identifier}, "verified" (token), "reset" {token, identifier},
+// "loginCode" {token, userInput}, "session" {access, refresh, userInput}, the resend countdowns
+// "resendAt", "resetResendAt", "loginCodeResendAt" and "identifierResendAt" (ms), and "flash"
+// {message, kind, userInput} for the next page.
 const store = {
   get(key) {
     try {
@@ -80,9 +101,13 @@ function duration(seconds) {
   return `${minutes} minute${minutes === 1 ? "" : "s"}`;
 }
 
-/** Puts a message in the page's aria-live notice; kind is "error", "success" or "info". */
-function notify(message, kind = "error") {
-  const notice = document.getElementById("notice");
+/** The notice that speaks for `element`: its card's, or the page's #notice. */
+function noticeOf(element) {
+  return element?.closest("section")?.querySelector(".notice") ?? document.getElementById("notice");
+}
+
+/** Puts a message in an aria-live notice (the page's by default); kind is "error", "success" or "info". */
+function notify(message, kind = "error", notice = document.getElementById("notice")) {
   if (!notice) return;
   notice.dataset.kind = kind;
   notice.textContent = message;
@@ -103,18 +128,18 @@ function showFlash() {
 function clearErrors(form) {
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   for (const slot of form.querySelectorAll(".field-error")) slot.textContent = "";
-  notify("");
+  notify("", "error", noticeOf(form));
 }
 
-/** Shows an API error: each field's messages under that field, the rest in the notice. */
+/** Shows an API error: each field's messages under that field, the rest in the form's notice. */
 function showError(form, answer) {
   const { detail, fields = {} } = answer.data;
   const elsewhere = [];
   const marked = [];
   for (const [name, messages] of Object.entries(fields)) {
     const input = form.elements.namedItem(name);
-    const slot = document.getElementById(`${name}-error`);
-    if (input && slot) {
+    const slot = input?.closest?.(".field")?.querySelector(".field-error");
+    if (slot) {
       input.setAttribute("aria-invalid", "true");
       slot.textContent = messages.join(" ");
       marked.push(input);
@@ -127,8 +152,9 @@ function showError(form, answer) {
     message = marked.length === 1 ? "Check the highlighted field." : `Check the ${marked.length} highlighted fields.`;
   }
   if (answer.retryAfter) message += ` Try again in ${duration(answer.retryAfter)}.`;
-  notify(message.trim(), "error");
-  marked[0]?.focus();
+  notify(message.trim(), "error", noticeOf(form));
+  // The first field in the form's order, whatever the order of the answer's fields.
+  [...form.elements].find((element) => marked.includes(element))?.focus();
 }
 
 /** Runs `work` with the form's submit button disabled and saying what is happening. */
@@ -152,16 +178,79 @@ function showState(name) {
   for (const block of document.querySelectorAll("[data-state]")) block.hidden = block.dataset.state !== name;
 }
 
-function bind(name, value) {
-  for (const element of document.querySelectorAll(`[data-bind="${name}"]`)) element.textContent = value;
+function bind(name, value, root = document) {
+  for (const element of root.querySelectorAll(`[data-bind="${name}"]`)) element.textContent = value;
 }
 
-/** The sign-up token expired or was refused: go back to the start with a word of explanation. */
-function restartSignup() {
-  store.remove("signup", "verified", "resendAt");
-  flash("Your sign-up has expired. Enter your e-mail address or phone number again for a new code.", "info");
-  location.assign(PAGES.signup);
+/** A code field takes digits only, and no more than a code has: a pasted "123 456" still fits. */
+function codeField(input) {
+  input.addEventListener("input", () => {
+    input.value = input.value.replace(/\D/g, "").slice(0, Number(input.dataset.length));
+  });
+  return input;
 }
+
+/**
+ * A "Send a new code" button. The server decides when another code may go out (Retry-After on a
+ * 429, retry_after on success); the button counts down from that, and the count, kept under `key`,
+ * survives a reload of the page. `request()` asks for the code; a 401 calls `expired()`.
+ */
+function resendButton(button, { key, request, expired, sent = () => {} }) {
+  const idleLabel = button.textContent;
+  const notice = noticeOf(button);
+  let countdown;
+  const tick = () => {
+    clearTimeout(countdown);
+    const left = Math.ceil(((store.get(key) ?? 0) - Date.now()) / 1000);
+    if (left > 0) {
+      button.setAttribute("aria-disabled", "true");
+      button.textContent = `${idleLabel} in ${left} s`;
+      countdown = setTimeout(tick, 1000);
+    } else {
+      button.removeAttribute("aria-disabled");
+      button.textContent = idleLabel;
+      store.remove(key);
+    }
+  };
+  const waitFor = (seconds) => {
+    store.set(key, Date.now() + seconds * 1000);
+    tick();
+  };
+  button.addEventListener("click", async () => {
+    // aria-disabled rather than disabled, so the button keeps the keyboard focus while counting.
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
+    const answer = await request();
+    button.removeAttribute("aria-disabled");
+    if (answer.status === 401) return expired();
+    if (answer.ok) {
+      notify(answer.data.detail, "success", notice);
+      waitFor(answer.data.retry_after);
+      sent();
+    } else if (answer.status === 429 && answer.retryAfter) {
+      notify(`You can ask for a new code in ${duration(answer.retryAfter)}.`, "info", notice);
+      waitFor(answer.retryAfter);
+    } else {
+      notify(answer.data.detail, "error", notice);
+    }
+  });
+  tick();
+  return { waitFor };
+}
+
+/** A flow token (sign-up, reset, login code) expired or was refused: back to its start, with a word of why. */
+function restart(keys, message, page) {
+  store.remove(...keys);
+  flash(message, "info");
+  location.assign(page);
+}
+
+const restartSignup = () =>
+  restart(
+    ["signup", "verified", "resendAt"],
+    "Your sign-up has expired. Enter your e-mail address or phone number again for a new code.",
+    PAGES.signup,
+  );
 
 /** A JWT's claims, for display only: the server checks the signature, the page just reads them. */
 function claims(token) {
@@ -171,6 +260,366 @@ function claims(token) {
     return {};
   }
 }
+
+/**
+ * The logged-in session of this tab, or null. The access token lives minutes, the refresh token
+ * days: `authorized(request)` runs request(tokens) and, after a 401, rotates the pair and tries once
+ * more. Callers that held the same pair share that one rotation, because sending a rotated refresh
+ * token again counts as theft and ends the session.
+ */
+function loggedIn({ rotated = () => {} } = {}) {
+  let session = store.get("session");
+  if (!session) return null;
+  let rotation = { from: null, answer: null };
+  const rotate = (used) => {
+    if (rotation.from !== used.refresh) {
+      const answer = call("POST", API.refresh, { body: { refresh: used.refresh } }).then((fresh) => {
+        if (fresh.ok) {
+          session = { ...session, access: fresh.data.access, refresh: fresh.data.refresh };
+          store.set("session", session);
+          rotated(session);
+        }
+        return fresh;
+      });
+      rotation = { from: used.refresh, answer };
+    }
+    return rotation.answer;
+  };
+  return {
+    get tokens() {
+      return session;
+    },
+    /** Runs request(tokens), rotating the pair once after a 401; a 401 it returns means the session is over. */
+    async authorized(request) {
+      const used = session;
+      const answer = await request(used);
+      if (answer.status !== 401) return answer;
+      const fresh = await rotate(used);
+      if (fresh.ok) return request(session);
+      // A refused refresh token leaves the 401 standing; a lost connection, a 429 or a 5xx says
+      // nothing about the tokens, so that is what the caller sees, and the session is kept.
+      const refused = fresh.status >= 400 && fresh.status < 500 && fresh.status !== 429;
+      return refused ? answer : fresh;
+    },
+    remember(changes) {
+      session = { ...session, ...changes };
+      store.set("session", session);
+    },
+    /** Forgets the session and goes to `page` with a message. */
+    leave(message, { kind = "success", page = PAGES.login, replace = false } = {}) {
+      store.remove("session", "identifierResendAt");
+      flash(message, kind, { userInput: session.userInput });
+      if (replace) location.replace(page);
+      else location.assign(page);
+    },
+  };
+}
+
+/** The blocks of a card marked [data-view] take turns; `open` and `close` buttons switch between them. */
+function views(card) {
+  const show = (name, focus) => {
+    for (const view of card.querySelectorAll("[data-view]")) view.hidden = view.dataset.view !== name;
+    (focus ?? card.querySelector(`[data-view="${name}"]`).querySelector("input, select, textarea"))?.focus();
+  };
+  return {
+    show,
+    /** Back to the facts: focus returns to the button that opened the form, or to the card's heading. */
+    close(from) {
+      for (const form of card.querySelectorAll("form")) clearErrors(form);
+      const opener = card.querySelector(`[data-open="${from}"]`) ?? card.querySelector("h2");
+      show("facts", opener);
+    },
+  };
+}
+
+/** "Chrome on Linux" from a User-Agent header; the header itself when it says neither. */
+function deviceName(userAgent) {
+  const find = (table) => table.find(([marker]) => userAgent.includes(marker))?.[1];
+  const browser = find([
+    ["Edg/", "Edge"],
+    ["OPR/", "Opera"],
+    ["Firefox/", "Firefox"],
+    ["Chrome/", "Chrome"],
+    ["Safari/", "Safari"],
+    ["curl/", "curl"],
+    ["python-requests/", "Python requests"],
+  ]);
+  const system = find([
+    ["Windows", "Windows"],
+    ["iPhone", "iPhone"],
+    ["iPad", "iPad"],
+    ["Android", "Android"],
+    ["Mac OS X", "macOS"],
+    ["CrOS", "ChromeOS"],
+    ["Linux", "Linux"],
+  ]);
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? (userAgent.slice(0, 60) || "Unknown device");
+}
+
+const GENDERS = { female: "Female", male: "Male", other: "Other", unspecified: "Prefer not to say" };
+const DATES = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+/** "just now", "5 minutes ago", "2 hours ago", "3 days ago". */
+function ago(date) {
+  const minutes = Math.round((Date.now() - date) / 60_000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return RELATIVE.format(-minutes, "minute");
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return RELATIVE.format(-hours, "hour");
+  return RELATIVE.format(-Math.round(hours / 24), "day");
+}
+
+/** The cards of the account page, each given the logged-in session. */
+const accountCards = {
+  /** The facts of GET /user/me/ (profile and identifiers); returns the profile, or null when the session is over. */
+  async load(auth) {
+    const answer = await auth.authorized(({ access }) => call("GET", API.me, { token: access }));
+    if (answer.status === 401) return null;
+    document.getElementById("profile").removeAttribute("aria-busy");
+    if (!answer.ok) {
+      const wait = answer.retryAfter ? ` Try again in ${duration(answer.retryAfter)}.` : "";
+      bind("username", auth.tokens.userInput);
+      notify(`${answer.data.detail}${wait}`, "error");
+      return {};
+    }
+    accountCards.show(answer.data);
+    return answer.data;
+  },
+
+  show(profile) {
+    bind("username", profile.username ?? "");
+    const shown = { ...profile, gender: GENDERS[profile.gender] ?? profile.gender };
+    // E-mail or phone number: whichever the account has. Optional details only when set.
+    for (const name of ["first_name", "email", "phone_number", "bio", "gender"]) {
+      document.querySelector(`[data-row="${name}"]`).hidden = !shown[name];
+      bind(name, shown[name] ?? "");
+    }
+  },
+
+  profile(auth, profile) {
+    const card = document.getElementById("profile-card");
+    const form = document.getElementById("profile-form");
+    const view = views(card);
+    card.querySelector("[data-open=edit]").addEventListener("click", () => {
+      for (const name of ["first_name", "username", "bio", "gender"]) form.elements[name].value = profile[name] ?? "";
+      notify("", "error", noticeOf(form));
+      view.show("edit");
+    });
+    form.querySelector("[data-close]").addEventListener("click", () => view.close("edit"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      // Every field is sent: an emptied optional one is cleared.
+      const body = Object.fromEntries(new FormData(form));
+      body.username = body.username.trim();
+      const answer = await busy(form, "Saving…", () =>
+        auth.authorized(({ access }) => call("PATCH", API.me, { token: access, body })),
+      );
+      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (!answer.ok) return showError(form, answer);
+      profile = answer.data;
+      accountCards.show(profile);
+      view.close("edit");
+      notify("Your profile has been saved.", "success", noticeOf(form));
+    });
+  },
+
+  identifier(auth, profile) {
+    const card = document.getElementById("login-card");
+    const form = document.getElementById("identifier-form");
+    const codeForm = document.getElementById("identifier-code-form");
+    const view = views(card);
+    const input = codeField(codeForm.elements.code);
+    // The resend repeats the request, so the address and the password are kept for that, in memory only.
+    let pending = null;
+    const request = () =>
+      auth.authorized(({ access }) => call("POST", API.changeIdentifier, { token: access, body: pending }));
+    const ended = () => auth.leave("Your session has ended. Log in again.", { kind: "info" });
+    const resend = resendButton(document.getElementById("identifier-resend"), {
+      key: "identifierResendAt",
+      request,
+      expired: ended,
+    });
+    const close = () => {
+      pending = null;
+      form.reset();
+      codeForm.reset();
+      view.close("identifier");
+    };
+
+    card.querySelector("[data-open=identifier]").addEventListener("click", () => {
+      notify("", "error", noticeOf(form));
+      view.show("identifier");
+    });
+    form.querySelector("[data-close]").addEventListener("click", close);
+    codeForm.querySelector("[data-close]").addEventListener("click", close);
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      pending = { email_phone_number: form.elements.email_phone_number.value.trim(), password: form.elements.password.value };
+      const answer = await busy(form, "Sending your code…", request);
+      if (answer.status === 401) return ended();
+      if (!answer.ok) {
+        pending = null;
+        return showError(form, answer);
+      }
+      bind("pending", pending.email_phone_number, card);
+      form.elements.password.value = "";
+      resend.waitFor(answer.data.retry_after);
+      view.show("identifier-code");
+    });
+
+    codeForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(codeForm);
+      const body = { code: input.value.trim() };
+      const answer = await busy(codeForm, "Checking…", () =>
+        auth.authorized(({ access }) => call("POST", API.changeIdentifierConfirm, { token: access, body })),
+      );
+      if (answer.status === 401) return ended();
+      if (!answer.ok) return showError(codeForm, answer);
+      const changed = pending.email_phone_number;
+      Object.assign(profile, answer.data);
+      accountCards.show(profile);
+      // The old address or number no longer logs in: the next log-in page offers the username.
+      auth.remember({ userInput: profile.username });
+      store.remove("identifierResendAt");
+      close();
+      notify(`Done: you now log in with ${changed}.`, "success", noticeOf(form));
+    });
+  },
+
+  password(auth) {
+    const card = document.getElementById("login-card");
+    const form = document.getElementById("password-form");
+    const view = views(card);
+    card.querySelector("[data-open=password]").addEventListener("click", () => {
+      notify("", "error", noticeOf(form));
+      view.show("password");
+    });
+    form.querySelector("[data-close]").addEventListener("click", () => {
+      form.reset();
+      view.close("password");
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const body = Object.fromEntries(new FormData(form));
+      const answer = await busy(form, "Changing…", () =>
+        auth.authorized(({ access }) => call("PATCH", API.me, { token: access, body })),
+      );
+      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (!answer.ok) return showError(form, answer);
+      // The server ended every session, this one too.
+      auth.leave("Your password has been changed. Log in with the new one.");
+    });
+  },
+
+  sessions(auth) {
+    const list = document.getElementById("sessions");
+    const row = document.getElementById("session-row");
+    const notice = noticeOf(list);
+    const render = (sessions) => {
+      list.replaceChildren();
+      for (const session of sessions) {
+        const item = row.content.firstElementChild.cloneNode(true);
+        const device = deviceName(session.user_agent ?? "");
+        const method = session.method === "code" ? "Logged in with a code" : "Logged in with a password";
+        const since = DATES.format(new Date(session.created_at));
+        item.querySelector(".session-device").textContent = device;
+        item.querySelector("[data-method]").textContent = [method, session.client].filter(Boolean).join(" · ");
+        item.querySelector("[data-times]").textContent = `Since ${since} · active ${ago(new Date(session.last_used_at))}`;
+        const end = item.querySelector("[data-end]");
+        if (session.current) {
+          // This tab's session ends with "Log out", below the list.
+          item.dataset.current = "";
+          end.remove();
+        } else {
+          item.querySelector(".badge").remove();
+          item.querySelector("[data-end-label]").textContent = ` the session of ${device}, since ${since}`;
+          end.addEventListener("click", () => endOne(session, item, device));
+        }
+        list.append(item);
+      }
+    };
+    const endOne = async (session, item, device) => {
+      const button = item.querySelector("[data-end]");
+      button.disabled = true;
+      const answer = await auth.authorized(({ access }) =>
+        call("DELETE", `${API.sessions}${session.id}/`, { token: access }),
+      );
+      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (!answer.ok && answer.status !== 404) {
+        button.disabled = false;
+        return notify(answer.data.detail, "error", notice);
+      }
+      // Focus moves on to the next session's button (or the card's heading) rather than being lost.
+      const next = item.nextElementSibling?.querySelector("[data-end]") ?? document.getElementById("sessions-title");
+      item.remove();
+      next.focus();
+      notify(answer.ok ? `Ended the session of ${device}.` : "That session had already ended.", "success", notice);
+    };
+    const load = async () => {
+      const answer = await auth.authorized(({ access }) => call("GET", API.sessions, { token: access }));
+      list.removeAttribute("aria-busy");
+      if (answer.status === 401) return;
+      if (!answer.ok) return notify(answer.data.detail, "error", notice);
+      render(answer.data);
+    };
+    load();
+
+    const logout = document.getElementById("logout");
+    logout.addEventListener("click", async () => {
+      logout.disabled = true;
+      notify("", "error", notice);
+      const answer = await auth.authorized(({ access, refresh }) =>
+        call("POST", API.logout, { token: access, body: { refresh } }),
+      );
+      logout.disabled = false;
+      // 401 means the tokens are already dead: forgetting them is all that is left to do.
+      if (!answer.ok && answer.status !== 401) return notify(answer.data.detail, "error", notice);
+      auth.leave("You are logged out.");
+    });
+
+    const everywhere = document.getElementById("logout-all");
+    everywhere.addEventListener("click", async () => {
+      everywhere.disabled = true;
+      notify("", "error", notice);
+      const answer = await auth.authorized(({ access }) => call("POST", API.logoutAll, { token: access }));
+      everywhere.disabled = false;
+      if (!answer.ok && answer.status !== 401) return notify(answer.data.detail, "error", notice);
+      auth.leave("You are logged out everywhere: on this device and every other.");
+    });
+  },
+
+  remove(auth) {
+    const card = document.getElementById("delete-card");
+    const form = document.getElementById("delete-form");
+    const view = views(card);
+    card.querySelector("[data-open=confirm]").addEventListener("click", () => view.show("confirm"));
+    form.querySelector("[data-close]").addEventListener("click", () => {
+      form.reset();
+      view.close("confirm");
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const body = { password: form.elements.password.value };
+      const answer = await busy(form, "Deleting…", () =>
+        auth.authorized(({ access }) => call("DELETE", API.me, { token: access, body })),
+      );
+      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (!answer.ok) {
+        form.elements.password.value = "";
+        return showError(form, answer);
+      }
+      auth.leave("Your account has been deleted. Thank you for trying us.", { page: PAGES.signup });
+    });
+  },
+};
 
 const pages = {
   home() {},
@@ -200,11 +649,7 @@ const pages = {
     bind("identifier", signup.identifier);
 
     const form = document.getElementById("verify-form");
-    const input = form.elements.code;
-    // Digits only, and no more than a code has: a pasted "123 456" still fits.
-    input.addEventListener("input", () => {
-      input.value = input.value.replace(/\D/g, "").slice(0, Number(input.dataset.length));
-    });
+    const input = codeField(form.elements.code);
     // WebOTP: Android Chrome offers the code of an SMS that ends with "@<this domain> #<code>".
     const webOtp = new AbortController();
     if ("OTPCredential" in window) {
@@ -231,47 +676,12 @@ const pages = {
       location.assign(PAGES.profile);
     });
 
-    // Resend: the server decides when another code may go out (Retry-After on 429, retry_after on
-    // 200); the button counts down from that, and the count survives a reload of the page.
-    const resend = document.getElementById("resend");
-    const idleLabel = resend.textContent;
-    let countdown;
-    const tick = () => {
-      clearTimeout(countdown);
-      const left = Math.ceil(((store.get("resendAt") ?? 0) - Date.now()) / 1000);
-      if (left > 0) {
-        resend.setAttribute("aria-disabled", "true");
-        resend.textContent = `${idleLabel} in ${left} s`;
-        countdown = setTimeout(tick, 1000);
-      } else {
-        resend.removeAttribute("aria-disabled");
-        resend.textContent = idleLabel;
-        store.remove("resendAt");
-      }
-    };
-    const waitFor = (seconds) => {
-      store.set("resendAt", Date.now() + seconds * 1000);
-      tick();
-    };
-    resend.addEventListener("click", async () => {
-      // aria-disabled rather than disabled, so the button keeps the keyboard focus while counting.
-      if (resend.getAttribute("aria-disabled") === "true") return;
-      resend.setAttribute("aria-disabled", "true");
-      const answer = await call("GET", API.newVerify, { token: signup.token });
-      resend.removeAttribute("aria-disabled");
-      if (answer.status === 401) return restartSignup();
-      if (answer.ok) {
-        notify(answer.data.detail, "success");
-        waitFor(answer.data.retry_after);
-        watchDelivery();
-      } else if (answer.status === 429 && answer.retryAfter) {
-        notify(`You can ask for a new code in ${duration(answer.retryAfter)}.`, "info");
-        waitFor(answer.retryAfter);
-      } else {
-        notify(answer.data.detail, "error");
-      }
+    resendButton(document.getElementById("resend"), {
+      key: "resendAt",
+      request: () => call("GET", API.newVerify, { token: signup.token }),
+      expired: restartSignup,
+      sent: () => watchDelivery(),
     });
-    tick();
 
     // Delivery status: polled while the code is on its way. A 404 means no record (yet, or a server
     // without this endpoint); the panel then stays hidden and the page works without it.
@@ -343,98 +753,149 @@ const pages = {
     });
   },
 
-  account() {
-    let session = store.get("session");
-    if (!session) {
+  password_reset() {
+    showFlash();
+    const form = document.getElementById("password-reset-form");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const identifier = form.elements.email_phone_number.value.trim();
+      const answer = await busy(form, "Sending your code…", () =>
+        call("POST", API.passwordReset, { body: { email_phone_number: identifier } }),
+      );
+      if (!answer.ok) return showError(form, answer);
+      store.remove("resetResendAt");
+      store.set("reset", { token: answer.data.access, identifier });
+      location.assign(PAGES.passwordResetConfirm);
+    });
+  },
+
+  password_reset_confirm() {
+    const reset = store.get("reset");
+    if (!reset) return showState("missing");
+    showState("ready");
+    showFlash();
+    bind("identifier", reset.identifier);
+    const expired = () =>
+      restart(
+        ["reset", "resetResendAt"],
+        "Your password reset has expired. Enter your e-mail address or phone number again for a new code.",
+        PAGES.passwordReset,
+      );
+
+    const form = document.getElementById("password-reset-confirm-form");
+    const input = codeField(form.elements.code);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const body = { ...Object.fromEntries(new FormData(form)), code: input.value.trim() };
+      const answer = await busy(form, "Saving…", () =>
+        call("POST", API.passwordResetConfirm, { token: reset.token, body }),
+      );
+      if (answer.status === 401) return expired();
+      if (!answer.ok) return showError(form, answer);
+      store.remove("reset", "resetResendAt");
+      flash(answer.data.detail, "success", { userInput: reset.identifier });
+      location.assign(PAGES.login);
+    });
+
+    resendButton(document.getElementById("resend"), {
+      key: "resetResendAt",
+      request: () => call("GET", API.passwordResetNewCode, { token: reset.token }),
+      expired,
+    });
+  },
+
+  login_code() {
+    showFlash();
+    const form = document.getElementById("login-code-form");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const userInput = form.elements.user_input.value.trim();
+      const answer = await busy(form, "Sending your code…", () =>
+        call("POST", API.loginCode, { body: { user_input: userInput } }),
+      );
+      if (!answer.ok) return showError(form, answer);
+      // A code just went out (or the last one is still in its cooldown): the next may go in a minute.
+      store.set("loginCodeResendAt", Date.now() + Number(form.dataset.cooldown) * 1000);
+      store.set("loginCode", { token: answer.data.access, userInput });
+      location.assign(PAGES.loginCodeConfirm);
+    });
+  },
+
+  login_code_confirm() {
+    let pending = store.get("loginCode");
+    if (!pending) return showState("missing");
+    showState("ready");
+    showFlash();
+    bind("user_input", pending.userInput);
+    const expired = () =>
+      restart(
+        ["loginCode", "loginCodeResendAt"],
+        "Your code has expired. Enter your username, e-mail address or phone number again for a new one.",
+        PAGES.loginCode,
+      );
+
+    const form = document.getElementById("login-code-confirm-form");
+    const input = codeField(form.elements.code);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const answer = await busy(form, "Logging in…", () =>
+        call("POST", API.loginCodeConfirm, { token: pending.token, body: { code: input.value.trim() } }),
+      );
+      if (answer.status === 401) return expired();
+      if (!answer.ok) return showError(form, answer);
+      store.remove("loginCode", "loginCodeResendAt");
+      store.set("session", { access: answer.data.access, refresh: answer.data.refresh, userInput: pending.userInput });
+      location.assign(PAGES.account);
+    });
+
+    // The login-code request answers alike whether a code went out or the last one is still in its
+    // cooldown, and tells no cooldown: the pages count the server's one from each request, and a new
+    // request (a new token, the same account) is what "Send a new code" makes.
+    const button = document.getElementById("resend");
+    const cooldown = Number(button.dataset.cooldown);
+    resendButton(button, {
+      key: "loginCodeResendAt",
+      request: async () => {
+        const answer = await call("POST", API.loginCode, { body: { user_input: pending.userInput } });
+        if (!answer.ok) return answer;
+        pending = { ...pending, token: answer.data.access };
+        store.set("loginCode", pending);
+        return { ...answer, data: { detail: "A new code has been sent.", retry_after: cooldown } };
+      },
+      expired,
+    });
+  },
+
+  async account() {
+    const showExpiry = (tokens) => {
+      const exp = claims(tokens.refresh).exp;
+      bind("expires", exp ? DATES.format(new Date(exp * 1000)) : "–");
+    };
+    const auth = loggedIn({ rotated: showExpiry });
+    if (!auth) {
       flash("Log in to see your account.", "info");
       return location.replace(PAGES.login);
     }
-    const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-    const showExpiry = () => {
-      const exp = claims(session.refresh).exp;
-      bind("expires", exp ? format.format(new Date(exp * 1000)) : "–");
-    };
-    showExpiry();
-
-    // The access token lives minutes, the refresh token days: a 401 rotates the pair and the request
-    // is tried once more. Callers that held the same pair share that one rotation, because sending a
-    // rotated refresh token again counts as theft and revokes every session of the account.
-    let rotation = { from: null, answer: null };
-    const rotate = (used) => {
-      if (rotation.from !== used.refresh) {
-        const answer = call("POST", API.refresh, { body: { refresh: used.refresh } }).then((fresh) => {
-          if (fresh.ok) {
-            session = { ...session, access: fresh.data.access, refresh: fresh.data.refresh };
-            store.set("session", session);
-            showExpiry();
-          }
-          return fresh;
-        });
-        rotation = { from: used.refresh, answer };
-      }
-      return rotation.answer;
-    };
-    /** Runs request(session), rotating the pair once after a 401; a 401 it returns means the session is over. */
-    const authorized = async (request) => {
-      const used = session;
-      const answer = await request(used);
-      if (answer.status !== 401) return answer;
-      const fresh = await rotate(used);
-      if (fresh.ok) return request(session);
-      // A refused refresh token leaves the 401 standing; a lost connection, a 429 or a 5xx says
-      // nothing about the tokens, so that is what the caller sees, and the session is kept.
-      const refused = fresh.status >= 400 && fresh.status < 500 && fresh.status !== 429;
-      return refused ? answer : fresh;
-    };
-    const sessionOver = () => {
-      store.remove("session");
-      flash("Your session has ended. Log in again.", "info", { userInput: session.userInput });
-      location.replace(PAGES.login);
-    };
-
-    const genders = { female: "Female", male: "Male", other: "Other", unspecified: "Prefer not to say" };
-    const facts = document.getElementById("profile");
-    const load = async () => {
-      const answer = await authorized(({ access }) => call("GET", API.me, { token: access }));
-      if (answer.status === 401) return sessionOver();
-      facts.removeAttribute("aria-busy");
-      if (!answer.ok) {
-        const wait = answer.retryAfter ? ` Try again in ${duration(answer.retryAfter)}.` : "";
-        bind("username", session.userInput);
-        return notify(`${answer.data.detail}${wait}`, "error");
-      }
-      const profile = answer.data;
-      bind("username", profile.username ?? session.userInput);
-      const shown = { ...profile, gender: genders[profile.gender] ?? profile.gender };
-      // E-mail or phone number: whichever the account has. Optional details only when set.
-      for (const name of ["first_name", "email", "phone_number", "bio", "gender"]) {
-        document.querySelector(`[data-row="${name}"]`).hidden = !shown[name];
-        bind(name, shown[name] ?? "");
-      }
-    };
-    load();
-
-    const button = document.getElementById("logout");
-    button.addEventListener("click", async () => {
-      button.disabled = true;
-      notify("");
-      const answer = await authorized(({ access, refresh }) =>
-        call("POST", API.logout, { token: access, body: { refresh } }),
-      );
-      button.disabled = false;
-      // 401 means the tokens are already dead: forgetting them is all that is left to do.
-      if (!answer.ok && answer.status !== 401) return notify(answer.data.detail, "error");
-      store.remove("session");
-      flash("You are logged out.", "success");
-      location.assign(PAGES.login);
-    });
+    showFlash();
+    showExpiry(auth.tokens);
+    accountCards.sessions(auth);
+    const profile = await accountCards.load(auth);
+    if (!profile) return auth.leave("Your session has ended. Log in again.", { kind: "info", replace: true });
+    accountCards.profile(auth, profile);
+    accountCards.identifier(auth, profile);
+    accountCards.password(auth);
+    accountCards.remove(auth);
   },
 };
 
 // The header shows "Your account" instead of "Log in" and "Sign up" while a session is open.
-const loggedIn = Boolean(store.get("session"));
+const isLoggedIn = Boolean(store.get("session"));
 for (const link of document.querySelectorAll("[data-show]")) {
-  link.hidden = (link.dataset.show === "member") !== loggedIn;
+  link.hidden = (link.dataset.show === "member") !== isLoggedIn;
 }
 
 pages[document.body.dataset.page]?.();
