@@ -201,7 +201,7 @@ def test_ending_a_session_needs_an_access_token(api, user):
 def test_a_malformed_session_id_is_a_404(api, user):
     laptop = login_from(api, LAPTOP)
 
-    assert end_session(api, laptop["access"], "not-a-uuid").status_code == 404
+    assert_error(end_session(api, laptop["access"], "not-a-uuid"), 404, "not_found")
 
 
 # --- logging out everywhere ----------------------------------------------------------------------

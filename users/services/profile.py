@@ -176,7 +176,7 @@ def _identifier_field(kind: str) -> str:
 def _binding(identifier: Identifier) -> str:
     # The code proves the identifier it was sent to, and nothing else: not one named by a later
     # request that the cooldown refused, nor one written by a request racing this one.
-    return f"{identifier.kind}:{identifier.value}"
+    return f"{AuthType(identifier.kind).value}:{identifier.value}"
 
 
 def identifier_change_request(*, user: User, identifier: Identifier, password: str, client: SmsClient) -> int:
