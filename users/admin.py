@@ -3,18 +3,23 @@
 An account added here skips the sign-up flow, so it is created finished (``auth_status`` ``done``)
 with a username, a password and, optionally, an e-mail address and a phone number in the same
 canonical form sign-up stores; it can log in at once.
+
+Sessions are read-only here: who is logged in, how and from which network; an action ends the
+selected ones (their refresh and access tokens stop working at once).
 """
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from project.exceptions import RateLimited, error_body
 from users.canonical import normalize_email, normalize_phone, normalize_username
-from users.models import AuthStatus, AuthType, User
+from users.models import AuthStatus, AuthType, Session, SessionEnd, User
 from users.ratelimits import BY_IP, ratelimit_hit
+from users.services.sessions import sessions_end
 
 
 class IdentityFieldsMixin:
@@ -101,6 +106,37 @@ class AccountAdmin(UserAdmin):
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ("user", "method", "client", "user_agent", "created_at", "last_used_at", "ended_at", "end_reason")
+    list_filter = ("method", "end_reason", ("ended_at", admin.EmptyFieldListFilter))
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "user__phone_number")
+    ordering = ("-created_at",)
+    fields = (*list_display, "id", "expires_at", "generation", "rotated_at")
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
+        return False  # an ended session stays on record until housekeeping prunes it
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("users.change_session")
+
+    @admin.action(description="End the selected sessions", permissions=["end"])
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        ended = 0
+        for user_id in set(queryset.values_list("user_id", flat=True)):
+            ids = list(queryset.filter(user_id=user_id).values_list("id", flat=True))
+            ended += sessions_end(user_id=user_id, session_ids=ids, reason=SessionEnd.ENDED)
+        self.message_user(request, f"{ended} session(s) ended.")
 
 
 def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:

@@ -1,7 +1,8 @@
 """The one-time code store.
 
-A code is bound to a purpose ("signup") and a subject (an account id). Only an HMAC of
-``purpose:subject:code`` is stored, with a TTL and an attempt counter; the plaintext leaves this
+A code is bound to a purpose ("signup") and a subject (an account id), and optionally to what it
+proves (``binding``: the identifier a code was sent to). Only an HMAC of
+``purpose:subject:code[:binding]`` is stored, with a TTL and an attempt counter; the plaintext leaves this
 module once, in the return value of :func:`code_issue`, for the outgoing message.
 
 With Redis (the django-redis default cache) every operation is one Lua script, so issuing, counting
@@ -47,8 +48,9 @@ def _cooldown_key(purpose: str, subject: str) -> str:
     return f"code-cooldown:{purpose}:{subject}"
 
 
-def _digest(purpose: str, subject: str, code: str) -> str:
-    return salted_hmac("users.codes", f"{purpose}:{subject}:{code}", algorithm="sha256").hexdigest()
+def _digest(purpose: str, subject: str, code: str, binding: str = "") -> str:
+    message = f"{purpose}:{subject}:{code}" + (f":{binding}" if binding else "")
+    return salted_hmac("users.codes", message, algorithm="sha256").hexdigest()
 
 
 def _generate() -> str:
@@ -185,16 +187,17 @@ def _store() -> RedisCodeStore | MemoryCodeStore:
         return _stores[name]
 
 
-def code_issue(*, purpose: str, subject: str, fixed: str | None = None) -> Issued:
+def code_issue(*, purpose: str, subject: str, fixed: str | None = None, binding: str = "") -> Issued:
     """Issue a new code replacing the previous one, unless the resend cooldown is running.
-    ``fixed`` is the code of a test identifier (TEST_IDENTIFIERS); otherwise it is random."""
+    ``fixed`` is the code of a test identifier (TEST_IDENTIFIERS); otherwise it is random. A code
+    issued with a ``binding`` checks only with the same one."""
     code = fixed or _generate()
     cooldown = settings.VERIFICATION_RESEND_COOLDOWN
     try:
         wait_ms = _store().issue(
             _code_key(purpose, subject),
             _cooldown_key(purpose, subject),
-            _digest(purpose, subject, code),
+            _digest(purpose, subject, code, binding),
             settings.VERIFICATION_CODE_TTL,
             cooldown,
         )
@@ -205,10 +208,11 @@ def code_issue(*, purpose: str, subject: str, fixed: str | None = None) -> Issue
     return Issued(code=code, retry_after=cooldown)
 
 
-def code_check(*, purpose: str, subject: str, code: str) -> CheckResult:
-    """Count one attempt and consume the code if it matches. Single use, constant-time compare."""
+def code_check(*, purpose: str, subject: str, code: str, binding: str = "") -> CheckResult:
+    """Count one attempt and consume the code if it matches (and was issued with ``binding``).
+    Single use, constant-time compare."""
     key = _code_key(purpose, subject)
-    candidate = _digest(purpose, subject, code)
+    candidate = _digest(purpose, subject, code, binding)
     try:
         store = _store()
         attempts, stored = store.attempt(key)

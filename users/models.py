@@ -13,6 +13,7 @@ set these fields.
 
 import uuid
 
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
@@ -134,6 +135,23 @@ class User(AbstractUser):
     def set_password(self, raw_password: str | None) -> None:
         super().set_password(raw_password)
         self.__dict__["_password_set"] = True
+
+    def set_unusable_password(self) -> None:
+        # The admin's "disable password-based authentication" is a password change too.
+        super().set_unusable_password()
+        self.__dict__["_password_set"] = True
+
+    def check_password(self, raw_password: str | None) -> bool:
+        # Django stores a new hash when the stored one is outdated (a hasher or its cost changed).
+        # That is no password change: it must not end the sessions (else the first login after an
+        # upgrade would end every other session, and a password check in the API the caller's own).
+        # Django's own setter, without our mark.
+        def upgrade(raw: str) -> None:
+            AbstractUser.set_password(self, raw)
+            self._password = None  # as Django's: an upgrade is not a password change
+            self.save(update_fields=["password"])
+
+        return check_password(raw_password, self.password, upgrade)
 
 
 class SignupDecoy(models.Model):

@@ -3,13 +3,14 @@ with the right ``auth_type`` for the address or number they were given."""
 
 import io
 
+import jwt
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from notifications.models import Delivery
 from tests.api.conftest import EMAIL, PHONE
-from users.models import AuthStatus, AuthType, User
+from users.models import AuthStatus, AuthType, Session, User
 
 ADD_URL = "/admin/users/user/add/"
 PASSWORD = "a long admin-made pass phrase"
@@ -203,3 +204,94 @@ def test_the_admin_log_in_finds_the_account_by_its_key(db):
     response = Client().post("/admin/login/", {"username": "\uff32OOT", "password": "x" * 20})  # full-width R
 
     assert response.status_code == 302
+
+
+# --- sessions: read-only, with an action that ends them -------------------------------------------
+
+SESSIONS_URL = "/admin/users/session/"
+
+
+def _login(api, user_input: str, **client: str) -> dict:
+    response = api.post("/user/login/", {"user_input": user_input, "password": PASSWORD}, **client)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def two_users_sessions(api) -> dict[str, dict]:
+    User.objects.create_user(username="jane", email=EMAIL, password=PASSWORD)
+    User.objects.create_user(username="mallory", email="mallory@example.com", password=PASSWORD)
+    return {
+        "laptop": _login(api, "jane", HTTP_USER_AGENT="Firefox/140.0 (laptop)", REMOTE_ADDR="203.0.113.7"),
+        "phone": _login(api, "jane", HTTP_USER_AGENT="MyApp/2.1 (iPhone)"),
+        "mallory": _login(api, "mallory"),
+    }
+
+
+def _session_id(tokens: dict) -> str:
+    return jwt.decode(tokens["access"], options={"verify_signature": False})["sid"]
+
+
+def test_the_session_list_shows_who_is_logged_in_how_and_from_where(admin_client, two_users_sessions):
+    page = admin_client.get(SESSIONS_URL).content.decode()
+    janes = admin_client.get(SESSIONS_URL, {"q": "jane"}).content.decode()
+
+    assert "Firefox/140.0 (laptop)" in page
+    assert 'value="end_sessions"' in page
+    assert "203.0.113.x" in page
+    assert "203.0.113.7" not in page
+    assert "mallory" in page
+    assert "mallory" not in janes
+    assert janes.count('name="_selected_action"') == 2
+    for tokens in two_users_sessions.values():
+        assert tokens["refresh"] not in page
+        assert tokens["access"] not in page
+
+
+def test_sessions_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, two_users_sessions):
+    session = Session.objects.get(id=_session_id(two_users_sessions["laptop"]))
+    url = f"{SESSIONS_URL}{session.pk}/change/"
+
+    page = admin_client.get(url)
+    posted = admin_client.post(url, {"user_agent": "edited", "generation": 99})
+
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert posted.status_code == 403
+    assert admin_client.get(f"{SESSIONS_URL}add/").status_code == 403
+    assert admin_client.post(f"{SESSIONS_URL}{session.pk}/delete/", {"post": "yes"}).status_code == 403
+    session.refresh_from_db()
+    assert (session.user_agent, session.generation) == ("Firefox/140.0 (laptop)", 1)
+
+
+def test_the_admin_action_ends_the_selected_sessions_and_their_tokens(admin_client, api, two_users_sessions):
+    laptop, phone, mallory = (two_users_sessions[name] for name in ("laptop", "phone", "mallory"))
+
+    response = admin_client.post(
+        SESSIONS_URL,
+        {"action": "end_sessions", "_selected_action": [_session_id(laptop), _session_id(mallory)]},
+    )
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    for tokens in (laptop, mallory):
+        assert api.bearer(tokens["access"]).get("/user/me/").status_code == 401
+        assert api.bearer(None).post("/user/login-refresh/", {"refresh": tokens["refresh"]}).status_code == 401
+    assert api.bearer(phone["access"]).get("/user/me/").status_code == 200
+    assert set(Session.objects.exclude(ended_at=None).values_list("end_reason", flat=True)) == {"ended"}
+
+
+def test_staff_who_may_only_view_sessions_cannot_end_them(api, two_users_sessions):
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user(username="viewer", password="x" * 20, is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_session", content_type__app_label="users"))
+    client = Client()
+    client.force_login(viewer)
+    laptop = two_users_sessions["laptop"]
+
+    page = client.get(SESSIONS_URL)
+    client.post(SESSIONS_URL, {"action": "end_sessions", "_selected_action": [_session_id(laptop)]})
+
+    assert page.status_code == 200
+    assert 'value="end_sessions"' not in page.content.decode()
+    assert api.bearer(laptop["access"]).get("/user/me/").status_code == 200

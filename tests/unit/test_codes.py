@@ -184,6 +184,17 @@ def test_code_is_bound_to_its_purpose(store, next_codes):
     assert check(code, purpose="signup") is CheckResult.OK
 
 
+def test_code_issued_with_a_binding_checks_only_with_it(store):
+    code = code_issue(purpose="change_identifier", subject=SUBJECT, binding="via_email:new@example.com").code
+
+    def bound(binding: str) -> CheckResult:
+        return code_check(purpose="change_identifier", subject=SUBJECT, code=code, binding=binding)
+
+    assert bound("via_email:other@example.com") is CheckResult.WRONG
+    assert bound("") is CheckResult.WRONG
+    assert bound("via_email:new@example.com") is CheckResult.OK
+
+
 def test_redis_holds_no_plaintext_code(next_codes):
     next_codes("493817")
     code = issue()

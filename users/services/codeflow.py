@@ -90,16 +90,19 @@ def fixed_test_code(identifier: Identifier) -> str | None:
     return _test_codes(tuple(sorted(configured.items()))).get(identifier.value)
 
 
-def code_send(*, purpose: str, subject: uuid.UUID, message: Message | None, client: SmsClient | None) -> Issued:
+def code_send(
+    *, purpose: str, subject: uuid.UUID, message: Message | None, client: SmsClient | None, binding: str = ""
+) -> Issued:
     """Issue a code for (``purpose``, ``subject``), replacing the previous one, and queue
     ``message`` (None: none at all). A message to a phone number passes the SMS guard first on
-    behalf of ``client`` (None: the caller guarded it already, before writing anything).
+    behalf of ``client`` (None: the caller guarded it already, before writing anything). A code
+    issued with a ``binding`` (what it proves) confirms only with the same one.
     During the resend cooldown nothing is issued or queued (``Issued.code`` is None). If the message
     cannot be queued, the code and its cooldown are forgotten so that the client can retry."""
     fixed = fixed_test_code(message.to) if message else None
     if message and fixed is None and not message.to.is_email and client is not None:
         sms_guard_check(number=message.to.value, client=client)
-    issued = code_issue(purpose=purpose, subject=str(subject), fixed=fixed)
+    issued = code_issue(purpose=purpose, subject=str(subject), fixed=fixed, binding=binding)
     if issued.code is None or message is None:
         return issued
     if fixed is not None:
@@ -120,10 +123,12 @@ def code_send(*, purpose: str, subject: uuid.UUID, message: Message | None, clie
     return issued
 
 
-def code_resend(*, purpose: str, subject: uuid.UUID, message: Message | None, client: SmsClient | None) -> int:
+def code_resend(
+    *, purpose: str, subject: uuid.UUID, message: Message | None, client: SmsClient | None, binding: str = ""
+) -> int:
     """Like :func:`code_send`, for an explicit request of a new code: the cooldown is a 429.
     Returns the seconds before another code may be asked for."""
-    issued = code_send(purpose=purpose, subject=subject, message=message, client=client)
+    issued = code_send(purpose=purpose, subject=subject, message=message, client=client, binding=binding)
     if issued.code is None:
         raise RateLimited(retry_after=issued.retry_after)
     return issued.retry_after
@@ -137,10 +142,10 @@ def notice_send(*, subject: uuid.UUID, to: Identifier, template: str, purpose: s
     delivery_enqueue(subject=subject, channel=channel_of(to), recipient=to.value, purpose=purpose, template=template)
 
 
-def code_confirm(*, purpose: str, subject: uuid.UUID, code: str, decoy: bool) -> None:
-    """Count one attempt at ``code`` and consume it if right; raise the matching error otherwise.
-    A decoy never confirms, even on a lucky guess."""
-    result = code_check(purpose=purpose, subject=str(subject), code=code)
+def code_confirm(*, purpose: str, subject: uuid.UUID, code: str, decoy: bool, binding: str = "") -> None:
+    """Count one attempt at ``code`` and consume it if right (issued with this ``binding``); raise
+    the matching error otherwise. A decoy never confirms, even on a lucky guess."""
+    result = code_check(purpose=purpose, subject=str(subject), code=code, binding=binding)
     if result is CheckResult.OK and decoy:
         result = CheckResult.WRONG
     if result is CheckResult.WRONG:

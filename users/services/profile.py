@@ -173,6 +173,12 @@ def _identifier_field(kind: str) -> str:
     return "email" if kind == AuthType.EMAIL else "phone_number"
 
 
+def _binding(identifier: Identifier) -> str:
+    # The code proves the identifier it was sent to, and nothing else: not one named by a later
+    # request that the cooldown refused, nor one written by a request racing this one.
+    return f"{AuthType(identifier.kind).value}:{identifier.value}"
+
+
 def identifier_change_request(*, user: User, identifier: Identifier, password: str, client: SmsClient) -> int:
     """Ask to reach the account by ``identifier`` from now on: a code goes to it, a notice to the
     account's current identifier of that kind. Returns the cooldown before another code."""
@@ -184,12 +190,15 @@ def identifier_change_request(*, user: User, identifier: Identifier, password: s
     if not identifier.is_email and fixed_test_code(identifier) is None:
         sms_guard_check(number=identifier.value, client=client)  # before anything is written
     owner = account_for(identifier)
-    User.objects.filter(pk=user.pk).update(pending_identifier_kind=identifier.kind, pending_identifier=identifier.value)
     if owner is not None:  # someone else's: its owner is told, and no code it could confirm goes out
         message = Message.notice(identifier, TEMPLATE_IDENTIFIER_CLAIM_NOTICE, PURPOSE_IDENTIFIER_CLAIM_NOTICE)
     else:
         message = Message.code(identifier, TEMPLATE_IDENTIFIER_CHANGE_CODE, PURPOSE_CHANGE_IDENTIFIER)
-    retry_after = code_resend(purpose=PURPOSE_CHANGE_IDENTIFIER, subject=user.pk, message=message, client=None)
+    retry_after = code_resend(
+        purpose=PURPOSE_CHANGE_IDENTIFIER, subject=user.pk, message=message, client=None, binding=_binding(identifier)
+    )
+    # Only once a code was issued for it (a request refused by the cooldown changes nothing).
+    User.objects.filter(pk=user.pk).update(pending_identifier_kind=identifier.kind, pending_identifier=identifier.value)
     notice_send(
         subject=user.pk,
         to=Identifier(identifier.kind, current) if current else account_identifier(user),
@@ -208,7 +217,13 @@ def identifier_change_confirm(*, user: User, code: str) -> User:
         raise CodeExpired(fields={"code": [CodeExpired.message]})
     kind = user.pending_identifier_kind
     taken = account_for(Identifier(kind, pending)) is not None
-    code_confirm(purpose=PURPOSE_CHANGE_IDENTIFIER, subject=user.pk, code=code, decoy=taken)
+    code_confirm(
+        purpose=PURPOSE_CHANGE_IDENTIFIER,
+        subject=user.pk,
+        code=code,
+        decoy=taken,
+        binding=_binding(Identifier(kind, pending)),
+    )
     changes = {_identifier_field(kind): pending, "pending_identifier": None, "pending_identifier_kind": ""}
     try:
         saved = _saved(user, changes)
