@@ -363,3 +363,23 @@ def test_requests_for_unknown_numbers_count_against_the_sms_limits_like_accounts
     answers = [code_request(api, number).status_code for number in (PHONE, "+13105550100", "+14155550100")]
 
     assert answers == [202, 202, 400]
+
+
+# --- the SMS challenge -------------------------------------------------------------------------
+
+
+def test_with_the_challenge_due_a_request_by_phone_needs_one_for_an_account_and_for_nobody_alike(
+    api, phone_user, settings, fake_siteverify
+):
+    settings.SMS_CHALLENGE_AFTER_SHARE = 0  # always due
+
+    for_account = code_request(api, PHONE)
+    for_nobody = code_request(api, "+13105550100")
+    by_email = code_request(api, "nobody@example.com")
+    passed = api.post("/user/login-code/", {"user_input": PHONE, "challenge": fake_siteverify.token()})
+
+    assert_error(for_account, 400, "challenge_required", fields=("challenge",))
+    assert (for_account.status_code, for_account.content) == (for_nobody.status_code, for_nobody.content)
+    assert by_email.status_code == 202
+    assert passed.status_code == 202, passed.content
+    assert [m["to"] for m in LocmemSms.outbox] == [PHONE]

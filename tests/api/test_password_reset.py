@@ -547,3 +547,43 @@ def test_a_second_request_after_the_cooldown_sends_a_code_that_replaces_the_firs
     assert len(mail.outbox) == 2
     assert_error(confirm(api, token, "111111"), 400, "code_invalid")
     assert confirm(api, token, "222222").status_code == 200
+
+
+# --- the SMS challenge -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def challenge_due(settings, fake_siteverify):
+    settings.SMS_CHALLENGE_AFTER_SHARE = 0  # always due
+    return fake_siteverify
+
+
+def test_with_the_challenge_due_a_request_by_phone_needs_one_for_an_account_and_for_nobody_alike(
+    api, phone_user, challenge_due
+):
+    for_account = reset_request(api, PHONE)
+    for_nobody = reset_request(api, "+13105550100")
+    passed = api.post("/user/password-reset/", {"email_phone_number": PHONE, "challenge": challenge_due.token()})
+
+    assert_error(for_account, 400, "challenge_required", fields=("challenge",))
+    assert (for_account.status_code, for_account.content) == (for_nobody.status_code, for_nobody.content)
+    assert passed.status_code == 202, passed.content
+    assert [m["to"] for m in LocmemSms.outbox] == [PHONE]
+
+
+def test_with_the_challenge_due_a_new_code_by_sms_takes_it_in_a_header(api, phone_user, challenge_due, settings):
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    token = api.post("/user/password-reset/", {"email_phone_number": PHONE, "challenge": challenge_due.token()})
+    token = token.json()["access"]
+
+    without = new_code(api, token)
+    passed = api.bearer(token).get("/user/password-reset/new-code/", HTTP_X_CHALLENGE=challenge_due.token())
+
+    assert_error(without, 400, "challenge_required")
+    assert passed.status_code == 200, passed.content
+    assert [m["to"] for m in LocmemSms.outbox] == [PHONE, PHONE]
+
+
+def test_a_request_by_e_mail_never_needs_the_challenge(api, user, challenge_due):
+    assert reset_request(api, EMAIL).status_code == 202
+    assert challenge_due.requests == []
