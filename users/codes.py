@@ -208,9 +208,10 @@ def code_issue(*, purpose: str, subject: str, fixed: str | None = None, binding:
     return Issued(code=code, retry_after=cooldown)
 
 
-def code_check(*, purpose: str, subject: str, code: str, binding: str = "") -> CheckResult:
-    """Count one attempt and consume the code if it matches (and was issued with ``binding``).
-    Single use, constant-time compare."""
+def code_check(*, purpose: str, subject: str, code: str, binding: str = "", consume: bool = True) -> CheckResult:
+    """Count one attempt and consume the code if it matches (and was issued with ``binding``; with
+    ``consume=False``, leave it for :func:`code_consume`, once the rest of the request has been
+    checked). Single use, constant-time compare."""
     key = _code_key(purpose, subject)
     candidate = _digest(purpose, subject, code, binding)
     try:
@@ -222,8 +223,19 @@ def code_check(*, purpose: str, subject: str, code: str, binding: str = "") -> C
             return CheckResult.EXHAUSTED
         if not hmac.compare_digest(stored, candidate):
             return CheckResult.WRONG
+        if not consume:
+            return CheckResult.OK
         # Another request may have consumed the same code in between: only one of them wins.
         return CheckResult.OK if store.consume(key, stored) else CheckResult.MISSING
+    except RedisError as exc:
+        raise ServiceUnavailable() from exc
+
+
+def code_consume(*, purpose: str, subject: str, code: str, binding: str = "") -> bool:
+    """Use up a code that :func:`code_check` found right without consuming it; False if another
+    request used it first."""
+    try:
+        return _store().consume(_code_key(purpose, subject), _digest(purpose, subject, code, binding))
     except RedisError as exc:
         raise ServiceUnavailable() from exc
 

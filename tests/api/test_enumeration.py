@@ -8,6 +8,7 @@ import re
 import statistics
 import time
 
+import jwt
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core import mail
@@ -16,7 +17,7 @@ from notifications.channels import LocmemSms
 from project.settings import base as base_settings
 from tests.api.conftest import EMAIL, PHONE, assert_error
 from tests.factories import PASSWORD, PendingUserFactory, PhoneUserFactory, UserFactory
-from users.models import AuthStatus, User
+from users.models import AuthStatus, AuthType, User
 from users.tokens import STAGE_NEW, SignupToken
 
 SIX_DIGITS = re.compile(r"\b\d{6}\b")
@@ -304,3 +305,254 @@ def test_signup_takes_the_same_time_for_a_new_identifier_and_an_existing_account
         print("\nsign-up medians (ms):", {k: round(v * 1000, 2) for k, v in medians.items()})
     assert abs(medians["new"] - medians["existing"]) < MAX_MEDIAN_GAP, medians
     assert len(mail.outbox) == 2 * (SAMPLES + 1)  # a code to each newcomer, a notice to each owner
+
+
+# --- password reset and login by code ----------------------------------------------------------
+# Unknown identifiers, unfinished sign-ups (and deactivated accounts) get a flow decoy: the same
+# answers as a finished account, in the same time, and a code that never confirms.
+
+NEW_PASSWORD = "Ano7her-Horse-Battery"
+
+
+def reset_request(api, identifier: str):
+    return api.bearer(None).post("/user/password-reset/", {"email_phone_number": identifier})
+
+
+def login_code_request(api, user_input: str):
+    return api.bearer(None).post("/user/login-code/", {"user_input": user_input})
+
+
+def reset_confirm(api, token: str, code: str, password: str = NEW_PASSWORD, confirm_password: str | None = None):
+    confirm_password = password if confirm_password is None else confirm_password
+    body = {"code": code, "password": password, "confirm_password": confirm_password}
+    return api.bearer(token).post("/user/password-reset/confirm/", body)
+
+
+def login_code_confirm(api, token: str, code: str):
+    return api.bearer(token).post("/user/login-code/confirm/", {"code": code})
+
+
+def flow_shape(response) -> tuple:
+    """Everything a client sees of a flow request's answer but the token's own values: the body
+    with the token blanked, its claims and their types, and the headers with their values (the
+    length too: a decoy's token is exactly as long)."""
+    body = response.json()
+    payload = jwt_payload(body["access"])
+    return (
+        response.status_code,
+        {**body, "access": "<token>"},
+        sorted((name, type(value).__name__) for name, value in payload.items()),
+        payload["token_type"],
+        payload.get("via"),
+        len(body["access"]),
+        sorted((name, value) for name, value in response.headers.items()),
+    )
+
+
+def jwt_payload(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+@pytest.fixture
+def flow_people(db):
+    """A finished account, an unfinished sign-up and a deactivated account, by e-mail and by phone."""
+    UserFactory(username="jane", email=EMAIL)
+    PhoneUserFactory(username="joe", phone_number=PHONE)
+    PendingUserFactory(email="pending@example.com")
+    PendingUserFactory(email=None, phone_number="+13105550111", auth_type=AuthType.PHONE)
+    UserFactory(username="gone", email="gone@example.com", is_active=False)
+
+
+RESET_CASES = {
+    "finished, e-mail": EMAIL,
+    "unknown e-mail": "nobody@example.com",
+    "unfinished sign-up, e-mail": "pending@example.com",
+    "deactivated account": "gone@example.com",
+    "finished, phone": PHONE,
+    "unknown phone": "+13105550100",
+    "unfinished sign-up, phone": "+13105550111",
+}
+LOGIN_CODE_CASES = {
+    **RESET_CASES,
+    "finished, username": "jane",
+    "unknown username": "nobody",
+    "deactivated, username": "gone",
+}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "cases"), [("reset", RESET_CASES), ("login code", LOGIN_CODE_CASES)], ids=["reset", "login code"]
+)
+def test_flow_requests_answer_alike_for_every_identifier(api, flow_people, endpoint, cases):
+    request = reset_request if endpoint == "reset" else login_code_request
+
+    answers = {name: request(api, typed) for name, typed in cases.items()}
+
+    for name, response in answers.items():
+        assert response.status_code == 202, (name, response.content)
+    reference = flow_shape(answers["finished, e-mail"])
+    for name, response in answers.items():
+        shape = flow_shape(response)
+        if "phone" in name and endpoint == "reset":  # the reset token says which way its codes go
+            assert shape[4] == "phone", name
+            shape = (*shape[:4], "email", *shape[5:])
+        assert shape == reference, name
+
+
+@pytest.mark.parametrize("endpoint", ["reset", "login code"])
+def test_flow_decoys_are_stable_like_accounts(api, flow_people, settings, endpoint):
+    # Asking twice for one identifier names the same subject, for an account as for a decoy.
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    request = reset_request if endpoint == "reset" else login_code_request
+
+    for typed in (EMAIL, "nobody@example.com", "pending@example.com"):
+        first, second = (jwt_payload(request(api, typed).json()["access"])["user_id"] for _ in range(2))
+        assert first == second, typed
+
+
+def _tokens(api, request, people: dict[str, str]) -> dict[str, str]:
+    return {name: request(api, typed).json()["access"] for name, typed in people.items()}
+
+
+@pytest.mark.parametrize("endpoint", ["reset", "login code"])
+def test_wrong_codes_answer_alike_for_decoys_and_accounts(api, flow_people, next_codes, endpoint):
+    next_codes("424242")
+    request, confirm = (
+        (reset_request, reset_confirm) if endpoint == "reset" else (login_code_request, login_code_confirm)
+    )
+    tokens = _tokens(
+        api, request, {"finished": EMAIL, "unknown": "nobody@example.com", "unfinished": "pending@example.com"}
+    )
+
+    # Six guesses each: wrong codes, then the attempts run out, the same way for all.
+    answers = {name: [confirm(api, token, "000000") for _ in range(6)] for name, token in tokens.items()}
+    right = {name: confirm(api, token, "424242") for name, token in tokens.items()}
+
+    assert_error(answers["finished"][0], 400, "code_invalid")
+    assert_error(answers["finished"][5], 400, "code_attempts_exceeded")
+    reference = [(r.status_code, r.content) for r in answers["finished"]]
+    for name in ("unknown", "unfinished"):
+        assert [(r.status_code, r.content) for r in answers[name]] == reference, name
+    assert right["unknown"].content == right["unfinished"].content == right["finished"].content  # exhausted, all
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm_password"),
+    [
+        ("short1!", "short1!"),
+        ("password123", "password123"),
+        (NEW_PASSWORD, NEW_PASSWORD + "!"),
+        ("jane.doe.writer@example.com", "jane.doe.writer@example.com"),  # the account's own address
+        ("janedoewriter", "janedoewriter"),  # its username
+    ],
+    ids=["short", "common", "mismatch", "like the address", "like the username"],
+)
+def test_reset_confirm_answers_a_password_alike_for_decoys_and_accounts(api, password, confirm_password):
+    # Whoever asks for a reset knows the address, and may guess the username: what is said of a
+    # password before the code is proven must not depend on the account behind the token.
+    UserFactory(username="janedoewriter", email="jane.doe.writer@example.com")
+    tokens = {
+        "finished": reset_request(api, "jane.doe.writer@example.com").json()["access"],
+        "unknown": reset_request(api, "jane.doe.reader@example.com").json()["access"],
+    }
+
+    answers = {name: reset_confirm(api, token, "000000", password, confirm_password) for name, token in tokens.items()}
+
+    assert answers["finished"].status_code == 400
+    assert (answers["unknown"].status_code, answers["unknown"].content) == (
+        answers["finished"].status_code,
+        answers["finished"].content,
+    )
+
+
+def _reset_tokens(api, via: str) -> dict[str, str]:
+    unknown = "nobody@example.com" if "@" in via else "+13105550100"
+    pending = "pending@example.com" if "@" in via else "+13105550111"
+    return _tokens(api, reset_request, {"finished": via, "unknown": unknown, "unfinished": pending})
+
+
+@pytest.mark.parametrize("via", [EMAIL, PHONE])
+def test_reset_new_code_within_the_cooldown_answers_alike_for_decoys_and_accounts(api, flow_people, via):
+    tokens = _reset_tokens(api, via)
+
+    answers = {name: api.bearer(token).get("/user/password-reset/new-code/") for name, token in tokens.items()}
+
+    assert answers["finished"].status_code == 429
+    for name in ("unknown", "unfinished"):
+        assert answers[name].content == answers["finished"].content, name
+        assert abs(int(answers[name]["Retry-After"]) - int(answers["finished"]["Retry-After"])) <= 1, name
+
+
+@pytest.mark.parametrize("via", [EMAIL, PHONE])
+def test_reset_new_code_after_the_cooldown_answers_alike_for_decoys_and_accounts(api, flow_people, settings, via):
+    settings.VERIFICATION_RESEND_COOLDOWN = 0
+    tokens = _reset_tokens(api, via)
+
+    answers = {name: api.bearer(token).get("/user/password-reset/new-code/") for name, token in tokens.items()}
+
+    assert answers["finished"].status_code == 200
+    for name in ("unknown", "unfinished"):
+        assert (answers[name].status_code, answers[name].content) == (200, answers["finished"].content), name
+
+
+def _flow_medians(api, request, people: dict[str, list[str]]) -> dict[str, float]:
+    def expect_202(response):
+        assert response.status_code == 202, response.content
+
+    # A new identifier for each sample, as with sign-up: a repeat would only meet the cooldown.
+    return _medians({name: (lambda i, t=typed: expect_202(request(api, t[i + 1]))) for name, typed in people.items()})
+
+
+def _many_people(prefix: str) -> dict[str, list[str]]:
+    count = SAMPLES + 1
+    return {
+        "unknown": [f"{prefix}-nobody-{i}@example.com" for i in range(count)],
+        "unfinished": [PendingUserFactory(email=f"{prefix}-pending-{i}@example.com").email for i in range(count)],
+        "finished": [UserFactory(email=f"{prefix}-jane-{i}@example.com").email for i in range(count)],
+    }
+
+
+def test_reset_request_takes_the_same_time_for_unknown_unfinished_and_finished(api, capsys):
+    medians = _flow_medians(api, reset_request, _many_people("reset"))
+
+    with capsys.disabled():
+        print("\npassword-reset medians (ms):", {k: round(v * 1000, 2) for k, v in medians.items()})
+    assert max(medians.values()) - min(medians.values()) < MAX_MEDIAN_GAP, medians
+    assert len(mail.outbox) == SAMPLES + 1  # a code to each finished account, nothing to anyone else
+
+
+def test_login_code_request_takes_the_same_time_for_unknown_unfinished_and_finished(api, capsys):
+    people = _many_people("code")
+    people["unknown username"] = [f"nobody{i}" for i in range(SAMPLES + 1)]
+    people["finished, username"] = [UserFactory(username=f"code-jane-{i}").username for i in range(SAMPLES + 1)]
+
+    medians = _flow_medians(api, login_code_request, people)
+
+    with capsys.disabled():
+        print("\nlogin-code medians (ms):", {k: round(v * 1000, 2) for k, v in medians.items()})
+    assert max(medians.values()) - min(medians.values()) < MAX_MEDIAN_GAP, medians
+    assert len(mail.outbox) == 2 * (SAMPLES + 1)
+
+
+@pytest.mark.parametrize("endpoint", ["reset", "login code"])
+def test_confirm_takes_the_same_time_for_unknown_unfinished_and_finished(api, settings, capsys, endpoint):
+    settings.PASSWORD_HASHERS = base_settings.PASSWORD_HASHERS  # the real Argon2id, as at login
+    request, confirm = (
+        (reset_request, reset_confirm) if endpoint == "reset" else (login_code_request, login_code_confirm)
+    )
+    tokens = {
+        name: [request(api, typed).json()["access"] for typed in identifiers]
+        for name, identifiers in _many_people(endpoint.replace(" ", "-")).items()
+    }
+
+    def expect_wrong(response):
+        assert response.json()["code"] == "code_invalid", response.content
+
+    # A wrong code on a fresh token each time: the answer any guesser gets.
+    medians = _medians(
+        {name: (lambda i, t=issued: expect_wrong(confirm(api, t[i + 1], "000000"))) for name, issued in tokens.items()}
+    )
+
+    with capsys.disabled():
+        print(f"\n{endpoint} confirm medians (ms):", {k: round(v * 1000, 2) for k, v in medians.items()})
+    assert max(medians.values()) - min(medians.values()) < MAX_MEDIAN_GAP, medians

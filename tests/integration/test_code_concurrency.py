@@ -8,7 +8,7 @@ import pytest
 from django_redis import get_redis_connection
 
 from tests.support.parallel import in_parallel
-from users.codes import CheckResult, RedisCodeStore, _store, code_check, code_issue
+from users.codes import CheckResult, RedisCodeStore, _store, code_check, code_consume, code_issue
 
 PURPOSE = "signup"
 SUBJECT = "3d0c5a52-8d1e-4f0b-9b7a-6c2e1f4a5b6c"
@@ -83,3 +83,15 @@ def test_parallel_mix_of_right_and_wrong_guesses_gives_at_most_one_success(setti
 
     assert results.count(CheckResult.OK) == 1
     assert check("123456")() is CheckResult.MISSING  # consumed
+
+
+def test_ten_parallel_uses_of_a_code_checked_without_consuming_give_exactly_one_success(settings, next_codes):
+    # A password reset checks the code first and uses it up later: of parallel requests that all
+    # found it right, exactly one uses it.
+    settings.VERIFICATION_MAX_ATTEMPTS = 100
+    issue("123456", next_codes)
+    assert code_check(purpose=PURPOSE, subject=SUBJECT, code="123456", consume=False) is CheckResult.OK
+
+    results = in_parallel(10, lambda _: code_consume(purpose=PURPOSE, subject=SUBJECT, code="123456"))
+
+    assert sorted(results) == [False] * 9 + [True]

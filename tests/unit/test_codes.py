@@ -8,7 +8,7 @@ import pytest
 from django_redis import get_redis_connection
 
 from users import codes
-from users.codes import CheckResult, MemoryCodeStore, RedisCodeStore, code_check, code_issue
+from users.codes import CheckResult, MemoryCodeStore, RedisCodeStore, code_check, code_consume, code_issue
 
 SUBJECT = "6f1c2a9e-0d4b-4c55-9a51-2f5e8f0c1d2e"
 OTHER_SUBJECT = "0b7e4a8c-5f3d-4e21-8c6a-9d1f2e3a4b5c"
@@ -79,6 +79,34 @@ def test_code_is_single_use(store):
 
     assert check(code) is CheckResult.OK
     assert check(code) is CheckResult.MISSING
+
+
+def test_a_right_code_checked_without_consuming_stays_until_consumed_once(store):
+    # The password reset checks the code, then the password against the account, then uses the code.
+    code = issue()
+
+    assert code_check(purpose="signup", subject=SUBJECT, code=code, consume=False) is CheckResult.OK
+    assert code_check(purpose="signup", subject=SUBJECT, code=code, consume=False) is CheckResult.OK
+    assert code_consume(purpose="signup", subject=SUBJECT, code=code) is True
+    assert code_consume(purpose="signup", subject=SUBJECT, code=code) is False
+    assert check(code) is CheckResult.MISSING
+
+
+def test_a_check_without_consuming_still_counts_the_attempt(store, settings):
+    code = issue()
+    for _ in range(settings.VERIFICATION_MAX_ATTEMPTS):
+        code_check(purpose="signup", subject=SUBJECT, code=code, consume=False)
+
+    assert check(code) is CheckResult.EXHAUSTED
+
+
+def test_only_the_current_code_can_be_consumed(store, no_cooldown):
+    old = issue()
+    new = issue()
+
+    assert code_consume(purpose="signup", subject=SUBJECT, code=wrong(new)) is False
+    assert old == new or code_consume(purpose="signup", subject=SUBJECT, code=old) is False
+    assert check(new) is CheckResult.OK
 
 
 def test_never_issued_code_is_missing(store):

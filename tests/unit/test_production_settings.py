@@ -25,6 +25,8 @@ REQUIRED = {
     "TRUSTED_PROXY_COUNT": "1",
 }
 
+TEST_IDENTIFIERS = "reviewer@example.com=123456,+12025550188=654321"
+
 # name -> (environment changes, expected exit, text expected in the output)
 CASES = {
     "complete environment": ({}, 0, "no issues"),
@@ -73,6 +75,23 @@ CASES = {
     # Behind the proxy production assumes, the default 0 would put every client in one bucket.
     "missing TRUSTED_PROXY_COUNT": ({"TRUSTED_PROXY_COUNT": None}, 1, "TRUSTED_PROXY_COUNT"),
     "no proxy, said explicitly": ({"TRUSTED_PROXY_COUNT": "0"}, 0, "no issues"),
+    # Test identifiers (a fixed code, no message) only when the deployment says so twice.
+    "TEST_IDENTIFIERS without ALLOW_TEST_IDENTIFIERS": (
+        {"TEST_IDENTIFIERS": TEST_IDENTIFIERS},
+        1,
+        "ALLOW_TEST_IDENTIFIERS",
+    ),
+    "TEST_IDENTIFIERS with ALLOW_TEST_IDENTIFIERS=False": (
+        {"TEST_IDENTIFIERS": TEST_IDENTIFIERS, "ALLOW_TEST_IDENTIFIERS": "False"},
+        1,
+        "ALLOW_TEST_IDENTIFIERS",
+    ),
+    "TEST_IDENTIFIERS with ALLOW_TEST_IDENTIFIERS": (
+        {"TEST_IDENTIFIERS": TEST_IDENTIFIERS, "ALLOW_TEST_IDENTIFIERS": "True"},
+        0,
+        "TEST_IDENTIFIERS is on: 2 identifiers",  # the start-up warning
+    ),
+    "ALLOW_TEST_IDENTIFIERS without TEST_IDENTIFIERS": ({"ALLOW_TEST_IDENTIFIERS": "True"}, 0, "no issues"),
     # The check itself has teeth: a deployment setting turned off fails it at WARNING level.
     "HSTS turned off": ({"SECURE_HSTS_SECONDS": "0"}, 1, "security.W004"),
     "HTTPS redirect turned off": ({"SECURE_SSL_REDIRECT": "False"}, 1, "security.W008"),
@@ -122,6 +141,17 @@ def test_production_settings_check(results, case):
         # A refusal never echoes the secrets it was given.
         assert SECRET not in output
         assert JWT_KEY not in output
+
+
+def test_the_start_up_warning_names_neither_identifiers_nor_codes_and_is_absent_when_off(results):
+    allowed = results["TEST_IDENTIFIERS with ALLOW_TEST_IDENTIFIERS"]
+    output = allowed.stdout + allowed.stderr
+
+    assert "no issues" in output
+    for secret in ("reviewer@example.com", "123456", "+12025550188", "654321"):
+        assert secret not in output
+    for case in ("complete environment", "ALLOW_TEST_IDENTIFIERS without TEST_IDENTIFIERS"):
+        assert "TEST_IDENTIFIERS is on" not in results[case].stdout + results[case].stderr
 
 
 def test_the_values_used_are_not_the_development_defaults():

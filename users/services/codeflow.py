@@ -18,7 +18,7 @@ from django.conf import settings
 from notifications.models import Channel
 from notifications.services import delivery_enqueue
 from project.exceptions import ApplicationError, RateLimited
-from users.codes import CheckResult, Issued, code_check, code_issue, code_revoke
+from users.codes import CheckResult, Issued, code_check, code_consume, code_issue, code_revoke
 from users.identifiers import Identifier, parse_identifier
 from users.sms_guard import SmsClient, sms_guard_check
 
@@ -142,10 +142,13 @@ def notice_send(*, subject: uuid.UUID, to: Identifier, template: str, purpose: s
     delivery_enqueue(subject=subject, channel=channel_of(to), recipient=to.value, purpose=purpose, template=template)
 
 
-def code_confirm(*, purpose: str, subject: uuid.UUID, code: str, decoy: bool, binding: str = "") -> None:
-    """Count one attempt at ``code`` and consume it if right (issued with this ``binding``); raise
-    the matching error otherwise. A decoy never confirms, even on a lucky guess."""
-    result = code_check(purpose=purpose, subject=str(subject), code=code, binding=binding)
+def code_confirm(
+    *, purpose: str, subject: uuid.UUID, code: str, decoy: bool, binding: str = "", consume: bool = True
+) -> None:
+    """Count one attempt at ``code`` and consume it if right (issued with this ``binding``;
+    ``consume=False``: leave that to :func:`code_use`); raise the matching error otherwise. A decoy
+    never confirms, even on a lucky guess."""
+    result = code_check(purpose=purpose, subject=str(subject), code=code, binding=binding, consume=consume)
     if result is CheckResult.OK and decoy:
         result = CheckResult.WRONG
     if result is CheckResult.WRONG:
@@ -153,4 +156,11 @@ def code_confirm(*, purpose: str, subject: uuid.UUID, code: str, decoy: bool, bi
     if result is CheckResult.EXHAUSTED:
         raise CodeAttemptsExceeded(fields={"code": [CodeAttemptsExceeded.message]})
     if result is CheckResult.MISSING:
+        raise CodeExpired(fields={"code": [CodeExpired.message]})
+
+
+def code_use(*, purpose: str, subject: uuid.UUID, code: str) -> None:
+    """Use up a code that :func:`code_confirm` accepted with ``consume=False``; a parallel request
+    that used it first leaves it expired for this one."""
+    if not code_consume(purpose=purpose, subject=str(subject), code=code):
         raise CodeExpired(fields={"code": [CodeExpired.message]})

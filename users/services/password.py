@@ -26,6 +26,7 @@ from users.services.codeflow import (
     code_confirm,
     code_resend,
     code_send,
+    code_use,
     fixed_test_code,
     notice_send,
 )
@@ -46,6 +47,12 @@ def password_hash_checked(*, password: str, confirm_password: str | None, user: 
     """Validate a new password (confirmation, Django's validators, similarity to the account's
     own data, overridden by ``probe``: a username or first name being set with it) and return its
     hash. Call outside any transaction."""
+    password_checked(password=password, confirm_password=confirm_password, user=user, **probe)
+    return make_password(password)
+
+
+def password_checked(*, password: str, confirm_password: str | None, user: User, **probe: Any) -> None:
+    """Validate a new password as :func:`password_hash_checked` does, without hashing it."""
     errors: dict[str, list[str]] = {}
     if confirm_password != password:
         errors["confirm_password"] = ["The two passwords do not match."]
@@ -60,7 +67,6 @@ def password_hash_checked(*, password: str, confirm_password: str | None, user: 
         errors["password"] = list(exc.messages)
     if errors:
         raise ApplicationError("Invalid input.", fields=errors)
-    return make_password(password)
 
 
 def _reset_message(to: Identifier, *, decoy: bool) -> Message:
@@ -94,11 +100,14 @@ def password_reset_resend(*, account: User | Decoy, via: str, client: SmsClient)
 
 def password_reset_confirm(*, account: User | Decoy, code: str, password: str, confirm_password: str) -> None:
     """Check the code, then set the new password, end every session and notify the owner."""
-    # Validated (and hashed) first, so that a weak password does not burn the code, and for a decoy
-    # as for an account, so that the answers and their cost are the same.
-    owner = User() if is_decoy(account) else account
-    password_hash = password_hash_checked(password=password, confirm_password=confirm_password, user=owner)
-    code_confirm(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, code=code, decoy=is_decoy(account))
+    # A weak password never burns the code: it is refused before the code is used. Until the code
+    # is proven right, the password is judged without the account's own data, for a decoy as for an
+    # account (whoever asks for a reset knows the address, and may guess the username), so that
+    # the answers and their cost are the same; only then is it compared with that data and hashed.
+    password_checked(password=password, confirm_password=confirm_password, user=User())
+    code_confirm(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, code=code, decoy=is_decoy(account), consume=False)
+    password_hash = password_hash_checked(password=password, confirm_password=confirm_password, user=account)
+    code_use(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, code=code)
     password_set(user=account, password_hash=password_hash, reason=SessionEnd.PASSWORD)
     logger.info("password of %s reset", account.id)
 
