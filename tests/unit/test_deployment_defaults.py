@@ -59,4 +59,4 @@ def test_only_make_targets_name_the_local_settings():
         and path.suffix in {".py", ".yml", ".sh", ".example", ""}
         and "project.settings.local" in path.read_text(errors="ignore")
     }
-    assert naming_local <= {"Makefile", "bench/run.sh", "project/settings/local.py"}, naming_local
+    assert naming_local <= {"Makefile", "bench/run.py", "project/settings/local.py"}, naming_local
