@@ -6,8 +6,6 @@ calling a provider the worker claims the delivery in the cache: a retried or red
 the claim and does not send the same code twice.
 """
 
-import base64
-import hashlib
 import json
 import logging
 import random
@@ -17,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -35,6 +32,7 @@ from notifications.channels import (
     sms_sender,
 )
 from notifications.models import Channel, Delivery, DeliveryStatus
+from project import sealing
 from project.exceptions import ServiceUnavailable
 from project.masking import mask_recipient
 
@@ -60,19 +58,17 @@ class Sealed:
     expires_at: float  # epoch seconds after which sending is pointless
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(f"notifications.seal:{settings.SECRET_KEY}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+_SEAL_PURPOSE = "notifications.seal"
 
 
 def seal(payload: Sealed) -> str:
-    return _fernet().encrypt(json.dumps(payload.__dict__).encode()).decode()
+    return sealing.seal(json.dumps(payload.__dict__).encode(), purpose=_SEAL_PURPOSE)
 
 
 def unseal(token: str) -> Sealed:
     try:
-        return Sealed(**json.loads(_fernet().decrypt(token.encode())))
-    except (InvalidToken, ValueError, TypeError) as exc:
+        return Sealed(**json.loads(sealing.unseal(token, purpose=_SEAL_PURPOSE)))
+    except (sealing.Unsealable, ValueError, TypeError) as exc:
         raise PermanentChannelError("sealed payload unreadable") from exc
 
 

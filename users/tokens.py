@@ -61,6 +61,8 @@ def _claims_malformed(payload: dict[str, Any]) -> bool:
         return True
     if "gen" in payload and (type(payload["gen"]) is not int or payload["gen"] < 1):
         return True
+    if "to" in payload and not isinstance(payload["to"], str):
+        return True
     return any(name in payload and not _is_uuid(payload[name]) for name in ("attempt", "sid"))
 
 

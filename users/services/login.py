@@ -19,7 +19,7 @@ from users.ratelimits import ratelimit_hit, ratelimit_refund
 from users.services.codeflow import PURPOSE_LOGIN_CODE, Message, code_confirm, code_send, fixed_test_code
 from users.services.sessions import ClientInfo, session_start
 from users.services.signup import account_identifier
-from users.sms_guard import SmsClient, SmsUnavailable, sms_guard_check
+from users.sms_guard import ChallengeFailed, ChallengeRequired, SmsClient, SmsUnavailable, sms_guard_check
 from users.tokens import LoginCodeToken
 
 logger = logging.getLogger(__name__)
@@ -85,14 +85,21 @@ def login_code_request(*, user_input: str, client: SmsClient) -> str:
     name = login_name(user_input)
     user = login_candidate(name)
     to = _code_destination(name, user)
+    guard_refused = False
     if to is not None and not to.is_email and fixed_test_code(to) is None:
         try:
             sms_guard_check(number=to.value, client=client)
-        except SmsUnavailable as exc:  # the refusal names the field this request has
-            raise SmsUnavailable(fields={"user_input": [SmsUnavailable.message]}) from exc
+        except (SmsUnavailable, ChallengeRequired, ChallengeFailed) as exc:
+            if name.kind != "username" and isinstance(exc, SmsUnavailable):  # the number typed
+                raise SmsUnavailable(fields={"user_input": [SmsUnavailable.message]}) from exc
+            if name.kind != "username":
+                raise
+            # A username's number is the account's, unknown to the client: refusing would tell
+            # a phone account's username from any other name. It answers alike and sends nothing.
+            guard_refused = True
     typed = to or Identifier(AuthType.EMAIL, "")  # an unknown username: nowhere to send anything
     subject = flow_subject(purpose=PURPOSE_LOGIN_CODE, identifier=Identifier(name.kind, name.value), account=user)
-    if subject.decoy:
+    if subject.decoy or guard_refused:
         message = Message.suppressed(typed, PURPOSE_LOGIN_CODE)
     else:
         message = Message.code(typed, TEMPLATE_LOGIN_CODE, PURPOSE_LOGIN_CODE)

@@ -14,12 +14,14 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from notifications.services import TEMPLATE_PASSWORD_CHANGED_NOTICE, TEMPLATE_PASSWORD_RESET_CODE
+from project import sealing
 from project.exceptions import ApplicationError
 from users.decoys import Decoy, flow_subject, is_decoy
 from users.identifiers import Identifier
-from users.models import AuthType, SessionEnd, User
+from users.models import SessionEnd, User
 from users.services.codeflow import (
     PURPOSE_PASSWORD_RESET,
     Message,
@@ -38,9 +40,28 @@ from users.tokens import PasswordResetToken
 logger = logging.getLogger(__name__)
 
 PURPOSE_PASSWORD_CHANGED = "password_changed"
-# The channel a reset token's codes go through, as a claim ("email" or "phone"): a resend reaches
-# the same kind of identifier as the request did, without the identifier itself in the token.
-_VIA = {AuthType.EMAIL: "email", AuthType.PHONE: "phone"}
+# A reset token carries the identifier its request named, sealed (unreadable, tamper-evident), so
+# that a new code goes the same way for an account and for a decoy: both pass the SMS guard.
+_SEAL_PURPOSE = "users.password_reset.identifier"
+
+
+# Padded to one length (kind, "|", an address of up to 254 characters), so that every reset
+# token is as long as any other.
+_SEALED_LENGTH = 264
+
+
+def _sealed(identifier: Identifier) -> str:
+    plain = f"{identifier.kind}|{identifier.value}".encode().ljust(_SEALED_LENGTH)
+    return sealing.seal(plain, purpose=_SEAL_PURPOSE)
+
+
+def _unsealed(token: PasswordResetToken) -> Identifier:
+    try:
+        plain = sealing.unseal(str(token.get("to", "")), purpose=_SEAL_PURPOSE).decode().rstrip()
+        kind, _, value = plain.partition("|")
+    except sealing.Unsealable as exc:  # a token from before the claim: nowhere to send to
+        raise InvalidToken("Token is invalid or expired.") from exc
+    return Identifier(kind, value)
 
 
 def password_hash_checked(*, password: str, confirm_password: str | None, user: User, **probe: Any) -> str:
@@ -84,17 +105,19 @@ def password_reset_request(*, identifier: Identifier, client: SmsClient) -> str:
     message = _reset_message(identifier, decoy=subject.decoy)
     code_send(purpose=PURPOSE_PASSWORD_RESET, subject=subject.id, message=message, client=None)
     logger.info("password reset %s requested", subject.id)
-    return str(PasswordResetToken.for_subject(subject.id, via=_VIA[identifier.kind]))
+    return str(PasswordResetToken.for_subject(subject.id, to=_sealed(identifier)))
 
 
-def password_reset_resend(*, account: User | Decoy, via: str, client: SmsClient) -> int:
-    """A new reset code, to the account's identifier of the kind the request used."""
-    kind = AuthType.EMAIL if via == "email" else AuthType.PHONE
+def password_reset_resend(*, account: User | Decoy, token: PasswordResetToken, client: SmsClient) -> int:
+    """A new reset code where the request pointed: for an account, its current identifier of
+    that kind; for a decoy, the identifier named (a message never sent). Phone numbers pass the
+    SMS guard in both cases."""
+    named = _unsealed(token)
     if is_decoy(account):
-        message = Message.suppressed(Identifier(kind, ""), PURPOSE_PASSWORD_RESET)
-        return code_resend(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, message=message, client=None)
-    value = account.email if kind == AuthType.EMAIL else account.phone_number
-    message = _reset_message(Identifier(kind, value), decoy=False) if value else None
+        message = _reset_message(named, decoy=True)
+    else:
+        value = account.email if named.is_email else account.phone_number
+        message = _reset_message(Identifier(named.kind, value), decoy=False) if value else None
     return code_resend(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, message=message, client=client)
 
 

@@ -55,9 +55,7 @@ class PasswordResetNewCodeView(APIView):
     )
     def get(self, request: Request) -> Response:
         ratelimit_hit(request, "resend_account", str(request.user.id))
-        retry_after = password_reset_resend(
-            account=request.user, via=request.auth.get("via", "email"), client=resend_client(request)
-        )
+        retry_after = password_reset_resend(account=request.user, token=request.auth, client=resend_client(request))
         return Response(CodeSentOutput({"detail": "A new code has been sent.", "retry_after": retry_after}).data)
 
 
