@@ -92,8 +92,32 @@ def probe_status(line: Line) -> int:
     return requests.request(line.method, url, data=data, headers=headers, timeout=30).status_code
 
 
-def wrk(line: Line, workdir: Path) -> dict:
+def profiled(pid: int, output: Path) -> subprocess.Popen:
+    """py-spy sampling gunicorn's workers (children of ``pid``) for one line, into a flame graph."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    seconds = int(re.sub(r"\D", "", DURATION) or 10)
+    argv = [
+        str(BIN / "py-spy"),
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--nonblocking",
+        "--rate",
+        "250",
+        "--duration",
+        str(seconds),
+        "--format",
+        "flamegraph",
+        "--output",
+        str(output),
+    ]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wrk(line: Line, workdir: Path, profile: Path | None = None, server_pid: int = 0) -> dict:
     probed = probe_status(line) if line.expect != "2xx" else None
+    spy = profiled(server_pid, profile) if profile is not None else None
     requests_file = workdir / f"{re.sub(r'[^a-z0-9]+', '-', line.name.lower())}.tsv"
     requests_file.write_text("".join(f"{line.method}\t{line.path}\t{auth}\t{body}\n" for auth, body in line.requests))
     argv = [
@@ -111,6 +135,8 @@ def wrk(line: Line, workdir: Path) -> dict:
         str(THREADS),
     ]
     output = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True).stdout
+    if spy is not None:
+        spy.wait(timeout=120)
     stats = json.loads(output.strip().splitlines()[-1])
     seconds = stats["duration_us"] / 1e6
     stats["rps"] = stats["requests"] / seconds if seconds else 0.0
@@ -301,6 +327,7 @@ def one_hash_ms(env: dict[str, str]) -> float:
 # --- the worker ----------------------------------------------------------------------------------
 
 DELIVERIES = int(os.environ.get("BENCH_DELIVERIES", "5000"))
+PROFILED = ("sign-up", "refresh")  # the lines --profile records
 
 
 def worker_throughput(env: dict[str, str], workdir: Path) -> dict[str, dict]:
@@ -463,6 +490,12 @@ def main() -> int:
     parser.add_argument("--lines", default="", help="comma-separated line name prefixes to run (default: all)")
     parser.add_argument("--no-worker", action="store_true", help="skip the worker throughput")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--profile",
+        default="",
+        metavar="LABEL",
+        help="also record py-spy flame graphs of sign-up and refresh into docs/profiles/<line>-LABEL.svg",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
@@ -494,7 +527,11 @@ def main() -> int:
             lines = [line for line in lines if line.name.startswith("floor") or line.name.startswith(tuple(wanted))]
         print(f"{'line':<36} {'req/s':>9} {'p50':>9} {'p99':>9}  non-2xx", flush=True)
         for line in lines:
-            line.result = wrk(line, workdir)
+            profile = None
+            if args.profile and line.name.startswith(PROFILED):
+                name = line.name.split(" ")[0]
+                profile = ROOT / "docs" / "profiles" / f"{name}-{args.profile}.svg"
+            line.result = wrk(line, workdir, profile, servers[1].pid)
             r = line.result
             print(
                 f"{line.name:<36} {r['rps']:>9,.0f} {r['p50_us'] / 1000:>7.1f}ms {r['p99_us'] / 1000:>7.1f}ms  "

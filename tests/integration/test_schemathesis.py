@@ -30,8 +30,10 @@ from twilio.request_validator import RequestValidator
 from notifications.models import Channel, Delivery, DeliveryStatus
 from tests.factories import PASSWORD, PendingUserFactory, PhoneUserFactory, UserFactory, session_tokens
 from users.codes import code_issue
+from users.identifiers import Identifier
 from users.models import AuthStatus, AuthType, User
-from users.tokens import STAGE_NEW, STAGE_VERIFIED, LoginCodeToken, PasswordResetToken, RefreshToken, SignupToken
+from users.services.password import password_reset_token
+from users.tokens import STAGE_NEW, STAGE_VERIFIED, LoginCodeToken, RefreshToken, SignupToken
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +98,8 @@ def _realistic(case, n: int, live_server_url: str) -> dict[str, str]:
             )
     elif path in RESET_TOKEN:
         subject = _flow_subject(n)
-        token = PasswordResetToken.for_subject(subject, via="email" if n % 3 else "phone")
+        named = Identifier(AuthType.EMAIL, "fuzz@example.com") if n % 3 else Identifier(AuthType.PHONE, "+12025550143")
+        token = password_reset_token(subject=subject, identifier=named)
         headers["Authorization"] = f"Bearer {token}"
         if realistic:  # the confirm step: the code that was issued, and matching passwords
             body["code"] = code_issue(purpose="password_reset", subject=str(subject)).code

@@ -8,6 +8,7 @@ password, ends every session (so every refresh and access token dies) and tells 
 """
 
 import logging
+import uuid
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -105,7 +106,12 @@ def password_reset_request(*, identifier: Identifier, client: SmsClient) -> str:
     message = _reset_message(identifier, decoy=subject.decoy)
     code_send(purpose=PURPOSE_PASSWORD_RESET, subject=subject.id, message=message, client=None)
     logger.info("password reset %s requested", subject.id)
-    return str(PasswordResetToken.for_subject(subject.id, to=_sealed(identifier)))
+    return password_reset_token(subject=subject.id, identifier=identifier)
+
+
+def password_reset_token(*, subject: uuid.UUID, identifier: Identifier) -> str:
+    """The reset token of ``subject``, for a request that named ``identifier``."""
+    return str(PasswordResetToken.for_subject(subject, to=_sealed(identifier)))
 
 
 def password_reset_resend(*, account: User | Decoy, token: PasswordResetToken, client: SmsClient) -> int:
