@@ -33,6 +33,7 @@ from notifications.channels import (
 )
 from notifications.models import Channel, Delivery, DeliveryStatus
 from project import sealing
+from project.batches import delete_in_batches
 from project.exceptions import ServiceUnavailable
 from project.masking import mask_recipient
 
@@ -79,20 +80,26 @@ def delivery_enqueue(
     delivery = Delivery.objects.create(
         subject=subject, channel=channel, recipient_masked=mask_recipient(recipient)[:255], purpose=purpose
     )
-    sealed = seal(
-        Sealed(
-            recipient=recipient, template=template, code=code, expires_at=time.time() + settings.VERIFICATION_CODE_TTL
-        )
-    )
+    sealed = delivery_sealed(recipient=recipient, template=template, code=code)
     delivery_id = str(delivery.id)
     # Outside a transaction (the API's case) this publishes at once, so a broker outage reaches
     # the caller as ServiceUnavailable; inside one, after commit.
-    transaction.on_commit(lambda: _publish(delivery_id, sealed))
+    transaction.on_commit(lambda: delivery_publish(delivery_id, sealed))
     logger.info("delivery %s queued: %s to %s", delivery_id, channel, delivery.recipient_masked)
     return delivery
 
 
-def _publish(delivery_id: str, sealed: str, countdown: float | None = None) -> None:
+def delivery_sealed(*, recipient: str, template: str | None, code: str | None) -> str:
+    """The sealed payload of a delivery's task: the recipient, the template and the code travel
+    encrypted, valid as long as a code is."""
+    expires_at = time.time() + settings.VERIFICATION_CODE_TTL
+    return seal(Sealed(recipient=recipient, template=template, code=code, expires_at=expires_at))
+
+
+def delivery_publish(delivery_id: str, sealed: str, countdown: float | None = None) -> None:
+    """Hand a recorded delivery to the worker: one publish to the broker, straight to the
+    notifications queue. If the broker cannot take it, the delivery is recorded failed and the
+    caller gets ServiceUnavailable."""
     from notifications.tasks import deliver  # tasks import services; import here to avoid a cycle
 
     try:
@@ -118,7 +125,7 @@ def delivery_requeue(*, delivery_id: str, sealed_payload: str, countdown: float)
     if time.time() + countdown >= unseal(sealed_payload).expires_at:
         delivery_mark_failed(delivery_id=delivery_id, error="expired while another attempt held the claim")
         return False
-    _publish(delivery_id, sealed_payload, countdown=countdown)
+    delivery_publish(delivery_id, sealed_payload, countdown=countdown)
     return True
 
 
@@ -293,7 +300,6 @@ def delivery_status_update(*, provider_message_id: str, provider_status: str, er
 
 
 def delivery_prune() -> int:
-    """Delete delivery records older than DELIVERY_RETENTION_DAYS; returns how many."""
+    """Delete delivery records older than DELIVERY_RETENTION_DAYS, in batches; returns how many."""
     cutoff = timezone.now() - timedelta(days=settings.DELIVERY_RETENTION_DAYS)
-    deleted, _ = Delivery.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return delete_in_batches(Delivery.objects.filter(created_at__lt=cutoff))

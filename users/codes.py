@@ -16,7 +16,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -25,6 +25,7 @@ from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
 
 from project.exceptions import ServiceUnavailable
+from users.ratelimits import WINDOWS_LUA, Hit, Window, counter_store, refused, script_tag, windows_args, windows_of
 
 
 class CheckResult(Enum):
@@ -58,30 +59,48 @@ def _generate() -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-# KEYS: code, cooldown. ARGV: digest, ttl seconds, cooldown seconds.
-# Returns 0 when stored, or the milliseconds left on the cooldown.
-_ISSUE = """
-local wait = redis.call('PTTL', KEYS[2])
-if wait > 0 then return wait end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'h', ARGV[1], 'a', 0)
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], '1', 'EX', ARGV[3]) end
-return 0
-"""
+# Each script starts with the rate limits of the request (users.ratelimits.WINDOWS_LUA: KEYS and
+# ARGV of the windows first), so that a request counts its limits and touches its code in one round
+# trip; a request its limits refuse touches no code.
 
-# KEYS: code. Counts the attempt and returns {attempts, digest}, or {-1} when there is no code.
-_ATTEMPT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
-local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
-return {attempts, redis.call('HGET', KEYS[1], 'h')}
+# KEYS: windows..., code, cooldown. ARGV: windows..., digest, ttl seconds, cooldown seconds.
+# Returns {"ok"} when stored, or {"cooldown", milliseconds left on the cooldown}.
+_ISSUE = (
+    WINDOWS_LUA
+    + """
+local k, a = windows, 2 * windows + 1
+local wait = redis.call('PTTL', KEYS[k + 2])
+if wait > 0 then return {'cooldown', wait} end
+redis.call('DEL', KEYS[k + 1])
+redis.call('HSET', KEYS[k + 1], 'h', ARGV[a + 1], 'a', 0)
+redis.call('EXPIRE', KEYS[k + 1], ARGV[a + 2])
+if tonumber(ARGV[a + 3]) > 0 then redis.call('SET', KEYS[k + 2], '1', 'EX', ARGV[a + 3]) end
+return {'ok'}
 """
+)
 
-# KEYS: code. ARGV: digest. Deletes the code only if it is still the one that was checked.
+# KEYS: windows..., code. Counts the attempt: {"ok", attempts, digest}, or {"missing"}.
+_ATTEMPT = (
+    WINDOWS_LUA
+    + """
+local code = KEYS[windows + 1]
+if redis.call('EXISTS', code) == 0 then return {'missing'} end
+local attempts = redis.call('HINCRBY', code, 'a', 1)
+return {'ok', attempts, redis.call('HGET', code, 'h')}
+"""
+)
+
+# KEYS: code, cooldown. ARGV: digest. Deletes the code only if it is still the one that was
+# checked, and its cooldown with it: once a code is used, the next one may follow at once (a sign-up
+# of the address right after its owner verified gets a new code or notice, as any sign-up would).
 _CONSUME = """
-if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end
 return 0
 """
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisCodeStore:
@@ -93,21 +112,38 @@ class RedisCodeStore:
         self._attempt = client.register_script(_ATTEMPT)
         self._consume = client.register_script(_CONSUME)
 
-    def issue(self, key: str, cooldown_key: str, digest: str, ttl: int, cooldown: int) -> int:
-        return int(self._issue(keys=[key, cooldown_key], args=[digest, ttl, cooldown]))
+    def issue(
+        self, key: str, cooldown_key: str, digest: str, ttl: int, cooldown: int, windows: Sequence[Window] = ()
+    ) -> int:
+        """0 when stored, else the milliseconds left on the cooldown; LimitReached when refused."""
+        window_keys, window_args = windows_args(windows)
+        result = self._issue(keys=[*window_keys, key, cooldown_key], args=[*window_args, digest, ttl, cooldown])
+        tag = script_tag(result)
+        if tag == "limit":
+            raise refused(windows, int(result[1]))
+        return int(result[1]) if tag == "cooldown" else 0
 
-    def attempt(self, key: str) -> tuple[int, str | None]:
-        result = self._attempt(keys=[key])
-        if result[0] == -1:
+    def attempt(self, key: str, windows: Sequence[Window] = ()) -> tuple[int, str | None]:
+        """(attempts so far, stored digest), or (-1, None) without a code; LimitReached when refused."""
+        window_keys, window_args = windows_args(windows)
+        result = self._attempt(keys=[*window_keys, key], args=window_args)
+        tag = script_tag(result)
+        if tag == "limit":
+            raise refused(windows, int(result[1]))
+        if tag == "missing":
             return -1, None
-        stored = result[1].decode() if isinstance(result[1], bytes) else result[1]
-        return int(result[0]), stored
+        return int(result[1]), _text(result[2])
 
-    def consume(self, key: str, digest: str) -> bool:
-        return bool(self._consume(keys=[key], args=[digest]))
+    def consume(self, key: str, cooldown_key: str, digest: str) -> bool:
+        return bool(self._consume(keys=[key, cooldown_key], args=[digest]))
 
     def revoke(self, key: str, cooldown_key: str) -> None:
         self._client.delete(key, cooldown_key)
+
+
+def _memory_limits(windows: Sequence[Window]) -> None:
+    if windows and (position := counter_store().hit_all(windows)):
+        raise refused(windows, position)
 
 
 class MemoryCodeStore:
@@ -135,7 +171,10 @@ class MemoryCodeStore:
         self._cooldowns = {key: until for key, until in self._cooldowns.items() if until > now}
         self._prune_at = max(self._prune_floor, 2 * len(self))
 
-    def issue(self, key: str, cooldown_key: str, digest: str, ttl: int, cooldown: int) -> int:
+    def issue(
+        self, key: str, cooldown_key: str, digest: str, ttl: int, cooldown: int, windows: Sequence[Window] = ()
+    ) -> int:
+        _memory_limits(windows)
         now = self._clock()
         with self._lock:
             until = self._cooldowns.get(cooldown_key, 0.0)
@@ -148,7 +187,8 @@ class MemoryCodeStore:
                 self._prune(now)
             return 0
 
-    def attempt(self, key: str) -> tuple[int, str | None]:
+    def attempt(self, key: str, windows: Sequence[Window] = ()) -> tuple[int, str | None]:
+        _memory_limits(windows)
         with self._lock:
             entry = self._codes.get(key)
             if entry is None or entry[0] <= self._clock():
@@ -158,11 +198,12 @@ class MemoryCodeStore:
             self._codes[key] = (expires, digest, attempts + 1)
             return attempts + 1, digest
 
-    def consume(self, key: str, digest: str) -> bool:
+    def consume(self, key: str, cooldown_key: str, digest: str) -> bool:
         with self._lock:
             entry = self._codes.get(key)
             if entry is not None and entry[1] == digest:
                 del self._codes[key]
+                self._cooldowns.pop(cooldown_key, None)
                 return True
             return False
 
@@ -187,10 +228,13 @@ def _store() -> RedisCodeStore | MemoryCodeStore:
         return _stores[name]
 
 
-def code_issue(*, purpose: str, subject: str, fixed: str | None = None, binding: str = "") -> Issued:
+def code_issue(
+    *, purpose: str, subject: str, fixed: str | None = None, binding: str = "", hits: Sequence[Hit] = ()
+) -> Issued:
     """Issue a new code replacing the previous one, unless the resend cooldown is running.
     ``fixed`` is the code of a test identifier (TEST_IDENTIFIERS); otherwise it is random. A code
-    issued with a ``binding`` checks only with the same one."""
+    issued with a ``binding`` checks only with the same one. The request's rate limits (``hits``)
+    are counted in the same step: LimitReached, and no code, when one refuses."""
     code = fixed or _generate()
     cooldown = settings.VERIFICATION_RESEND_COOLDOWN
     try:
@@ -200,6 +244,7 @@ def code_issue(*, purpose: str, subject: str, fixed: str | None = None, binding:
             _digest(purpose, subject, code, binding),
             settings.VERIFICATION_CODE_TTL,
             cooldown,
+            windows=windows_of(hits),
         )
     except RedisError as exc:
         raise ServiceUnavailable() from exc
@@ -208,15 +253,18 @@ def code_issue(*, purpose: str, subject: str, fixed: str | None = None, binding:
     return Issued(code=code, retry_after=cooldown)
 
 
-def code_check(*, purpose: str, subject: str, code: str, binding: str = "", consume: bool = True) -> CheckResult:
+def code_check(
+    *, purpose: str, subject: str, code: str, binding: str = "", consume: bool = True, hits: Sequence[Hit] = ()
+) -> CheckResult:
     """Count one attempt and consume the code if it matches (and was issued with ``binding``; with
     ``consume=False``, leave it for :func:`code_consume`, once the rest of the request has been
-    checked). Single use, constant-time compare."""
+    checked). Single use, constant-time compare. The request's rate limits (``hits``) are counted
+    in the same step as the attempt: LimitReached, and no attempt, when one refuses."""
     key = _code_key(purpose, subject)
     candidate = _digest(purpose, subject, code, binding)
     try:
         store = _store()
-        attempts, stored = store.attempt(key)
+        attempts, stored = store.attempt(key, windows=windows_of(hits))
         if attempts == -1 or stored is None:
             return CheckResult.MISSING
         if attempts > settings.VERIFICATION_MAX_ATTEMPTS:
@@ -226,7 +274,7 @@ def code_check(*, purpose: str, subject: str, code: str, binding: str = "", cons
         if not consume:
             return CheckResult.OK
         # Another request may have consumed the same code in between: only one of them wins.
-        return CheckResult.OK if store.consume(key, stored) else CheckResult.MISSING
+        return CheckResult.OK if store.consume(key, _cooldown_key(purpose, subject), stored) else CheckResult.MISSING
     except RedisError as exc:
         raise ServiceUnavailable() from exc
 
@@ -235,7 +283,9 @@ def code_consume(*, purpose: str, subject: str, code: str, binding: str = "") ->
     """Use up a code that :func:`code_check` found right without consuming it; False if another
     request used it first."""
     try:
-        return _store().consume(_code_key(purpose, subject), _digest(purpose, subject, code, binding))
+        return _store().consume(
+            _code_key(purpose, subject), _cooldown_key(purpose, subject), _digest(purpose, subject, code, binding)
+        )
     except RedisError as exc:
         raise ServiceUnavailable() from exc
 

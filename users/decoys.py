@@ -24,6 +24,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from project.batches import delete_in_batches
 from users.identifiers import Identifier
 from users.models import AuthStatus, SignupDecoy, User
 
@@ -105,8 +106,7 @@ def signup_account(subject: uuid.UUID) -> User | Decoy | None:
 
 def decoys_remove_older_than(cutoff: datetime) -> int:
     """Remove sign-up decoys not renewed since ``cutoff`` (with the abandoned sign-ups)."""
-    deleted, _ = SignupDecoy.objects.filter(renewed_at__lt=cutoff).delete()
-    return deleted
+    return delete_in_batches(SignupDecoy.objects.filter(renewed_at__lt=cutoff))
 
 
 # --- password reset and login by code --------------------------------------------------------------

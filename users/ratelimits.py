@@ -1,13 +1,20 @@
-"""Rate limits: django-ratelimit over the shared cache, one named rule per guarded action.
+"""Rate limits: one named rule per guarded action, counted in fixed windows in the shared cache.
 
-The rates live in ``settings.RATE_LIMITS`` (see project/settings/base.py for the commented
-table; ``RATE_LIMITS="login_ip=50/m"`` in the environment overrides one). Keys are the client
-address (``REMOTE_ADDR``, or the address a trusted proxy put in ``X-Forwarded-For``) or the
-normalized identifier, so "Jane@Example.com" and "jane@example.com" share one quota. A limited
-request gets 429 with ``Retry-After`` and a body that does not say which rule fired.
+The rates live in ``settings.RATE_LIMITS`` (see project/settings/base.py for the commented table;
+``RATE_LIMITS="login_ip=50/m"`` in the environment overrides one), in django-ratelimit's syntax
+("count/period", "5/10m"). Keys are the client's network (its address; an IPv6 client is its /64)
+or a normalized identifier, so "Jane@Example.com" and "jane@example.com" share one quota.
 
-Rules that guard one action together (the SMS rules) are counted by :func:`ratelimit_hit_all`
-instead: one atomic step for all of them, in windows aligned on the clock.
+A request's rules are counted together, in one atomic step: a request one rule refuses is counted
+by none (a refusal never spends a budget further down), and every rule of a request costs one Redis
+round trip in all. The code store (users/codes.py) runs the same step inside its own scripts, so a
+sign-up counts its limits and issues its code in one round trip. A limited request gets 429 with
+``Retry-After`` (the seconds left in the window that refused it) and a body that does not say which
+rule fired. Windows are aligned on the clock (a "d" window is a UTC day, an "h" window a clock
+hour), so that the rules of one guard cover the same period and their bounds add up.
+
+The admin's log-in form is limited by django-ratelimit's own decorator (users/admin.py): one rule,
+on a Django view, where it fits as it is.
 """
 
 import hashlib
@@ -18,15 +25,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
-from django_ratelimit import ALL
-from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
+from redis.exceptions import RedisError
 
-from project.exceptions import RateLimited
+from project.exceptions import RateLimited, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -69,43 +74,8 @@ def client_ip(request: HttpRequest) -> str:
     return address
 
 
-# The key of rules counted per client address; any other key is a normalized identifier.
-BY_IP = "ip"
-
-
-def _usage(request: Any, rule: str, key: str, *, increment: bool) -> dict | None:
-    rate = settings.RATE_LIMITS.get(rule)
-    if not rate:
-        return None  # a rule set to "" is off
-    # "ip" is django-ratelimit's client-address key (through client_ip, with IPv6 /64 masking).
-    keyfn = BY_IP if key == BY_IP else (lambda group, req: key)
-    return get_usage(request, group=f"rl:{rule}", key=keyfn, rate=rate, method=ALL, increment=increment)
-
-
-def ratelimit_hit(request: Any, rule: str, key: str) -> None:
-    """Count one request under ``rule`` for ``key`` (BY_IP or an identifier); raise RateLimited
-    when over the rate."""
-    usage = _usage(request, rule, key, increment=True)
-    if usage and usage["should_limit"]:
-        logger.info("rate limit %s reached", rule)
-        raise RateLimited(retry_after=usage["time_left"])
-
-
-def ratelimit_refund(rule: str, key: str) -> None:
-    """Take back one request counted by ratelimit_hit for an identifier ``key`` (not BY_IP): a
-    rule that counts failures counts every attempt up front, so that parallel attempts cannot all
-    pass a check made before the outcome is known, and refunds the attempts that succeed."""
-    rate = settings.RATE_LIMITS.get(rule)
-    if not rate:
-        return
-    group = f"rl:{rule}"
-    _, period = _split_rate(rate)
-    # django-ratelimit 4.1's own key derivation (pinned in requirements/base.txt).
-    cache_key = _make_cache_key(group, _get_window(key, period), rate, key, ALL)
-    try:
-        caches[settings.RATELIMIT_USE_CACHE].decr(cache_key)
-    except ValueError:
-        pass  # the window ended in between: nothing left to refund
+# The key of rules counted per client (its network); any other key is a normalized identifier.
+BY_CLIENT = "client"
 
 
 def client_network(request: HttpRequest) -> str:
@@ -132,21 +102,36 @@ def sms_network(request: HttpRequest) -> str:
     return str(ipaddress.ip_network(f"{address}/{SMS_NETWORK_PREFIX[address.version]}", strict=False))
 
 
-# --- Rules counted together -----------------------------------------------------------------
-# A guard that checks several rules at once (the SMS guard: per network, per number range, per
-# country, then the daily budget) counts them in one atomic step of our own rather than one
-# django-ratelimit call each: one Redis round trip instead of two per rule, and a request that
-# one rule refuses is counted by none, so a refusal never spends the budget further down. The
-# windows are fixed and aligned on the clock (a "d" window is a UTC day, an "h" window a clock
-# hour), so that the daily rules of one guard cover the same day and their bounds add up.
+# --- Counting ---------------------------------------------------------------------------------
 
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _parse_rate(rate: str) -> tuple[int, int]:
+def parse_rate(rate: str) -> tuple[int, int]:
     """The table's "count/period" ("20/h", "5/10m") as (count, seconds)."""
     count, _, period = rate.partition("/")
     return int(count), int(period[:-1] or 1) * _PERIOD_SECONDS[period[-1]]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request to count under ``rule`` for ``key`` (a client network, an identifier...)."""
+
+    rule: str
+    key: str
+
+
+def client_hit(request: HttpRequest, rule: str) -> Hit:
+    """A hit of ``rule`` keyed on the client (its network: see client_network)."""
+    return Hit(rule, client_network(request))
+
+
+class LimitReached(RateLimited):
+    """``rule`` refused the request; ``retry_after`` is what is left of its window."""
+
+    def __init__(self, rule: str, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)
+        self.rule = rule
 
 
 def _clock() -> float:
@@ -154,59 +139,90 @@ def _clock() -> float:
 
 
 def _window_key(rule: str, window_start: int, key: str) -> str:
-    # The key is hashed: number ranges and client networks stay out of Redis key names.
+    # The key is hashed: addresses, identifiers and number ranges stay out of Redis key names.
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return f"rl-window:{rule}:{window_start}:{digest}"
 
 
 @dataclass(frozen=True)
-class _Window:
+class Window:
+    """The counter of a hit's rule in the current window."""
+
     rule: str
-    key: str  # of the counter of the current window
+    key: str  # the counter's cache key
     limit: int
     ends_in: int  # whole seconds until the window ends (the counter's TTL)
 
 
-def _windows(checks: Sequence[tuple[str, str]]) -> list[_Window]:
+def windows_of(hits: Sequence[Hit]) -> list[Window]:
+    """The current windows of ``hits``, in order; rules set to "" (off) are left out."""
     now = _clock()
     windows = []
-    for rule, key in checks:
-        rate = settings.RATE_LIMITS.get(rule)
+    for hit in hits:
+        rate = settings.RATE_LIMITS.get(hit.rule)
         if not rate:
-            continue  # a rule set to "" is off
-        limit, period = _parse_rate(rate)
+            continue
+        limit, period = parse_rate(rate)
         start = int(now // period) * period
-        windows.append(_Window(rule, _window_key(rule, start, key), limit, max(1, math.ceil(start + period - now))))
+        ends_in = max(1, math.ceil(start + period - now))
+        windows.append(Window(hit.rule, _window_key(hit.rule, start, hit.key), limit, ends_in))
     return windows
 
 
-# KEYS: one counter per rule. ARGV: limit and TTL of each, in the same order. Counts the request
-# under every counter and returns 0, or, if a counter has reached its limit, counts nothing and
-# returns the (1-based) position of the first such counter.
-_HIT_ALL = """
-for i, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then return i end
+# The counting step, as the start of a Lua script. KEYS[1..n] are the windows' counters; ARGV[1] is
+# n, then each window's limit and TTL. If a counter has reached its limit, nothing is counted and
+# the script returns {"limit", i} (i the first such window); otherwise every counter counts one and
+# the rest of the script runs with its own keys from KEYS[n + 1] and arguments from ARGV[2n + 2].
+WINDOWS_LUA = """
+local windows = tonumber(ARGV[1])
+for i = 1, windows do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2 * i]) then return {'limit', i} end
 end
-for i, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+for i = 1, windows do
+  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1]) end
 end
-return 0
 """
 
 
+def windows_args(windows: Sequence[Window]) -> tuple[list[str], list[int]]:
+    """The KEYS and ARGV that WINDOWS_LUA reads, for these windows."""
+    return [w.key for w in windows], [len(windows), *(v for w in windows for v in (w.limit, w.ends_in))]
+
+
+def refused(windows: Sequence[Window], position: int) -> LimitReached:
+    """The refusal of the window at 1-based ``position`` (as WINDOWS_LUA returns it)."""
+    window = windows[position - 1]
+    logger.info("rate limit %s reached", window.rule)
+    return LimitReached(window.rule, window.ends_in)
+
+
 class _RedisWindows:
+    _HIT_ALL = WINDOWS_LUA + "return {'ok'}"
+    _REFUND = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
+
     def __init__(self, alias: str) -> None:
         from django_redis import get_redis_connection
 
         self._client = get_redis_connection(alias)
-        self._hit_all = self._client.register_script(_HIT_ALL)
+        self._hit_all = self._client.register_script(self._HIT_ALL)
+        self._refund = self._client.register_script(self._REFUND)
 
-    def hit_all(self, windows: list[_Window]) -> int:
-        limits_and_ttls = [value for window in windows for value in (window.limit, window.ends_in)]
-        return int(self._hit_all(keys=[window.key for window in windows], args=limits_and_ttls))
+    def hit_all(self, windows: Sequence[Window]) -> int:
+        keys, args = windows_args(windows)
+        result = self._hit_all(keys=keys, args=args)
+        return int(result[1]) if script_tag(result) == "limit" else 0
 
-    def count(self, window: _Window) -> int:
+    def refund(self, window: Window) -> None:
+        self._refund(keys=[window.key])
+
+    def count(self, window: Window) -> int:
         return int(self._client.get(window.key) or 0)
+
+
+def script_tag(result: list) -> str:
+    """The tag a script's answer starts with ("limit", "ok"...)."""
+    tag = result[0]
+    return tag.decode() if isinstance(tag, bytes) else tag
 
 
 class _CacheWindows:
@@ -218,7 +234,7 @@ class _CacheWindows:
     def __init__(self, alias: str) -> None:
         self._cache = caches[alias]
 
-    def hit_all(self, windows: list[_Window]) -> int:
+    def hit_all(self, windows: Sequence[Window]) -> int:
         with self._lock:
             counts = self._cache.get_many([window.key for window in windows])
             for position, window in enumerate(windows, start=1):
@@ -228,32 +244,66 @@ class _CacheWindows:
                 self._cache.set(window.key, counts.get(window.key, 0) + 1, timeout=window.ends_in)
             return 0
 
-    def count(self, window: _Window) -> int:
+    def refund(self, window: Window) -> None:
+        with self._lock:
+            count = self._cache.get(window.key)
+            if count:
+                self._cache.set(window.key, count - 1, timeout=window.ends_in)
+
+    def count(self, window: Window) -> int:
         return int(self._cache.get(window.key) or 0)
 
 
-def _counter_store() -> _RedisWindows | _CacheWindows:
+_stores_lock = threading.Lock()
+_stores: dict[str, _RedisWindows | _CacheWindows] = {}
+
+
+def counter_store() -> _RedisWindows | _CacheWindows:
+    """The counters' store for the cache in use (made once per cache configuration)."""
     alias = settings.RATELIMIT_USE_CACHE
-    if settings.CACHES[alias]["BACKEND"].startswith("django_redis"):
-        return _RedisWindows(alias)
-    return _CacheWindows(alias)
+    backend = settings.CACHES[alias]["BACKEND"]
+    name = f"{backend}|{settings.CACHES[alias].get('LOCATION', '')}"
+    with _stores_lock:
+        if name not in _stores:
+            _stores[name] = _RedisWindows(alias) if backend.startswith("django_redis") else _CacheWindows(alias)
+        return _stores[name]
 
 
-def ratelimit_hit_all(checks: Sequence[tuple[str, str]]) -> str | None:
-    """Count one request under every ``(rule, key)`` of ``checks`` at once, or, if one of them has
-    already reached its rate, under none: returns the first such rule (in the order given), or
-    None when the request was counted. Rules set to "" are skipped."""
-    windows = _windows(checks)
+def limits_hit(hits: Sequence[Hit]) -> None:
+    """Count one request under every hit at once, or, if one of their rules has already reached
+    its rate, under none and raise LimitReached (a 429) for the first such rule."""
+    windows = windows_of(hits)
+    if not windows:
+        return
+    try:
+        position = counter_store().hit_all(windows)
+    except RedisError as exc:
+        raise ServiceUnavailable() from exc
+    if position:
+        raise refused(windows, position)
+
+
+def ratelimit_hit(request: HttpRequest, rule: str, key: str) -> None:
+    """Count one request under ``rule`` for ``key`` (BY_CLIENT: the client's network)."""
+    limits_hit([client_hit(request, rule) if key == BY_CLIENT else Hit(rule, key)])
+
+
+def limit_refund(hit: Hit) -> None:
+    """Take back one request counted under a hit: a rule that counts failures counts every attempt
+    up front, so that parallel attempts cannot all pass a check made before the outcome is known,
+    and refunds the attempts that succeed."""
+    windows = windows_of([hit])
+    if windows:
+        try:
+            counter_store().refund(windows[0])
+        except RedisError:
+            logger.warning("rate limit %s: a refund was lost", hit.rule)
+
+
+def limit_usage(hit: Hit) -> tuple[int, int] | None:
+    """How many requests were counted under the hit's rule and key in the current window, and the
+    rule's limit; None when the rule is off."""
+    windows = windows_of([hit])
     if not windows:
         return None
-    refused = _counter_store().hit_all(windows)
-    return windows[refused - 1].rule if refused else None
-
-
-def ratelimit_usage(rule: str, key: str) -> tuple[int, int] | None:
-    """How many requests :func:`ratelimit_hit_all` counted under ``rule`` for ``key`` in the
-    current window, and the rule's limit; None when the rule is off."""
-    windows = _windows([(rule, key)])
-    if not windows:
-        return None
-    return _counter_store().count(windows[0]), windows[0].limit
+    return counter_store().count(windows[0]), windows[0].limit

@@ -38,3 +38,15 @@ class AccessTokenScheme(_BearerScheme):
     target_class = "users.tokens.AccessTokenAuthentication"
     name = "accessToken"
     description = "The `access` token of a live session, from a login."
+
+
+class AccessTokenOnlyScheme(_BearerScheme):
+    target_class = "users.tokens.AccessTokenOnlyAuthentication"
+    name = "accessTokenOfALiveSession"
+    description = "The `access` token of a live session, from a login."
+
+
+class SignupTokenOnlyScheme(_BearerScheme):
+    target_class = "users.tokens.SignupTokenOnlyAuthentication"
+    name = "signupTokenForTheCode"
+    description = "The `access` token returned by sign-up or verify; it opens only the sign-up steps."

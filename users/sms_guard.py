@@ -6,7 +6,8 @@ Checked in this order, before anything is written or sent:
 2. The challenge (only with SMS_CHALLENGE_BACKEND set): once the day's SMS reach
    SMS_CHALLENGE_AFTER_SHARE of the daily budget, the client must send a challenge response
    that the provider accepts (users/challenges.py).
-3. The rate rules, counted together in one atomic step (users.ratelimits.ratelimit_hit_all):
+3. The rate rules, counted together in one atomic step (users.ratelimits.limits_hit, or the code
+   store's script of a sign-up, with the request's other limits):
    the client's network (``sms_network_hour``, ``sms_network_day``), the number range
    (``sms_prefix``), the destination country (``sms_country_day``) and, last, the daily budget
    (``sms_daily_budget``), the breaker. A request that one rule refuses is counted by none, so a
@@ -28,7 +29,7 @@ from phonenumbers import PhoneNumberType
 from project.exceptions import ApplicationError
 from project.masking import mask_recipient
 from users.challenges import challenge_verify
-from users.ratelimits import client_ip, ratelimit_hit_all, ratelimit_usage, sms_network
+from users.ratelimits import Hit, LimitReached, client_ip, limit_usage, limits_hit, sms_network
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _challenge_due() -> bool:
     if not settings.SMS_CHALLENGE_BACKEND:
         return False
     share = settings.SMS_CHALLENGE_AFTER_SHARE
-    usage = ratelimit_usage(BUDGET_RULE, BUDGET_KEY) if share > 0 else None
+    usage = limit_usage(Hit(BUDGET_RULE, BUDGET_KEY)) if share > 0 else None
     # With no budget to take a share of, the challenge is always due.
     return usage is None or usage[0] >= share * usage[1]
 
@@ -99,9 +100,15 @@ def _log_refusal(rule: str, number: str, region: str, client: SmsClient) -> None
         logger.warning("SMS refused: %s reached by client network %s", rule, client.network)
 
 
-def sms_guard_check(*, number: str, client: SmsClient) -> None:
-    """Raise unless an SMS may be sent to ``number`` (E.164) for ``client``; if it may, it is
-    counted under every SMS rule."""
+# The SMS rules, in the order they are counted: the budget, the breaker, last.
+SMS_RULES = ("sms_network_hour", "sms_network_day", "sms_prefix", "sms_country_day", BUDGET_RULE)
+
+
+def sms_guard_hits(*, number: str, client: SmsClient) -> list[Hit]:
+    """Check what can be checked before counting (country, line type, the challenge when due) and
+    return the SMS rules' hits for ``number`` (E.164), for the caller to count with its own limits
+    in one step (users.ratelimits.limits_hit, or the code store's scripts). A LimitReached of one of
+    these rules is turned into the generic refusal by :func:`sms_refusal`."""
     parsed = phonenumbers.parse(number)
     region = phonenumbers.region_code_for_number(parsed) or "ZZ"
     allowed = settings.SMS_ALLOWED_COUNTRIES
@@ -111,15 +118,25 @@ def sms_guard_check(*, number: str, client: SmsClient) -> None:
         raise _refused()
     if _challenge_due():
         _challenge_check(client)
-    refused_by = ratelimit_hit_all(
-        [
-            ("sms_network_hour", client.network),
-            ("sms_network_day", client.network),
-            ("sms_prefix", number[:-3]),
-            ("sms_country_day", region),
-            (BUDGET_RULE, BUDGET_KEY),
-        ]
-    )
-    if refused_by is not None:
-        _log_refusal(refused_by, number, region, client)
-        raise _refused()
+    keys = (client.network, client.network, number[:-3], region, BUDGET_KEY)
+    return [Hit(rule, key) for rule, key in zip(SMS_RULES, keys, strict=True)]
+
+
+def sms_refusal(reached: LimitReached, *, number: str, client: SmsClient) -> ApplicationError:
+    """What the client is told when ``reached`` came from a rule: the generic SMS refusal for the
+    SMS rules (logged with the rule), the 429 itself for any other."""
+    if reached.rule not in SMS_RULES:
+        return reached
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(number)) or "ZZ"
+    _log_refusal(reached.rule, number, region, client)
+    return _refused()
+
+
+def sms_guard_check(*, number: str, client: SmsClient) -> None:
+    """Raise unless an SMS may be sent to ``number`` (E.164) for ``client``; if it may, it is
+    counted under every SMS rule (one round trip)."""
+    hits = sms_guard_hits(number=number, client=client)
+    try:
+        limits_hit(hits)
+    except LimitReached as reached:
+        raise sms_refusal(reached, number=number, client=client) from None

@@ -17,7 +17,9 @@ Every token read here has its claims checked for type first: a token that is cor
 carries a malformed claim is refused like any other bad token (401 ``token_not_valid``).
 """
 
+import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -62,6 +64,8 @@ def _claims_malformed(payload: dict[str, Any]) -> bool:
     if "gen" in payload and (type(payload["gen"]) is not int or payload["gen"] < 1):
         return True
     if "to" in payload and not isinstance(payload["to"], str):
+        return True
+    if "ck" in payload and not (isinstance(payload["ck"], str) and re.fullmatch(r"[0-9a-f]{32}", payload["ck"])):
         return True
     return any(name in payload and not _is_uuid(payload[name]) for name in ("attempt", "sid"))
 
@@ -138,6 +142,26 @@ class AccessTokenAuthentication(JWTAuthentication):
         return user
 
 
+@dataclass(frozen=True)
+class AccessHolder:
+    """Who holds an access token, before anything is read about them: for an endpoint whose one
+    statement checks the token's session itself (logout)."""
+
+    id: uuid.UUID
+    is_authenticated: bool = True
+    is_active: bool = True
+
+
+class AccessTokenOnlyAuthentication(JWTAuthentication):
+    """An access token, checked for signature, expiry and claims only: the view's service must
+    check that its session is live."""
+
+    def get_user(self, validated_token: AccessToken) -> AccessHolder:
+        if validated_token.session_id is None:
+            raise InvalidToken("Token has no session.")
+        return AccessHolder(uuid.UUID(validated_token[jwt_settings.USER_ID_CLAIM]))
+
+
 class FlowToken(ClaimsChecked, jwt_tokens.Token):
     """A token that opens one code flow for one subject (an account or a decoy)."""
 
@@ -167,10 +191,19 @@ class SignupToken(FlowToken):
 
     @classmethod
     def for_subject(
-        cls, subject: uuid.UUID | str, *, stage: str, attempt: uuid.UUID | str | None = None
+        cls,
+        subject: uuid.UUID | str,
+        *,
+        stage: str,
+        attempt: uuid.UUID | str | None = None,
+        code_key: str | None = None,
     ) -> "SignupToken":
-        """A token of ``subject`` at ``stage`` for sign-up ``attempt`` (None: a new attempt)."""
-        return super().for_subject(subject, stage=stage, attempt=str(attempt or uuid.uuid4()))
+        """A token of ``subject`` at ``stage`` for sign-up ``attempt`` (None: a new attempt), whose
+        code is kept under ``code_key`` (users.services.signup.signup_code_key)."""
+        claims = {"stage": stage, "attempt": str(attempt or uuid.uuid4())}
+        if code_key is not None:
+            claims["ck"] = code_key
+        return super().for_subject(subject, **claims)
 
     @property
     def attempt(self) -> uuid.UUID | None:
@@ -209,6 +242,25 @@ class SignupTokenAuthentication(FlowTokenAuthentication):
         if account is None:  # the pending sign-up was removed: start again
             raise InvalidToken("This sign-up no longer exists.")
         return account
+
+
+@dataclass(frozen=True)
+class SignupHolder:
+    """Who holds a sign-up token, before anything is read about its subject: what verify needs,
+    so that a wrong code costs no database read."""
+
+    id: uuid.UUID
+    is_authenticated: bool = True
+    is_active: bool = True
+
+
+class SignupTokenOnlyAuthentication(FlowTokenAuthentication):
+    """A sign-up token, its subject not looked up (verify looks it up only for a right code)."""
+
+    token_class = SignupToken
+
+    def get_user(self, validated_token: SignupToken) -> SignupHolder:
+        return SignupHolder(validated_token.subject)
 
 
 class PasswordResetAuthentication(FlowTokenAuthentication):

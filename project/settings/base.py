@@ -84,7 +84,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Persistent connections: a new PostgreSQL connection per request costs more than the query.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A health check would cost each request a "SELECT 1" round trip before its first query; without
+# it, a connection the database dropped fails one request (a 503) and is then replaced.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves many threads from one file. A writer takes the lock when its
     # transaction begins (no "database is locked" from upgrading a read lock) and waits up to 20 s
@@ -127,11 +129,19 @@ else:
 # --- Auth -----------------------------------------------------------------------------------
 # Argon2id first; the others stay so that hashes made by them can still be checked and upgraded.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "users.hashers.Argon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
+# The cost of one Argon2id hash (users/hashers.py): passes, memory in KiB, lanes. On the 2-core
+# development machine one hash with these defaults takes about 150 ms of one core (`make bench`
+# measures it); a login costs exactly one.
+ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=2)
+ARGON2_MEMORY_COST = env.int("ARGON2_MEMORY_COST", default=102400)
+ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
 PASSWORD_MAX_LENGTH = env.int("PASSWORD_MAX_LENGTH", default=128)
+# Logins by username, e-mail or phone (users/backends.py); the admin's log-in uses Django's own.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "users.backends.LoginNameBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -327,9 +337,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a web request gives up fast when the broker is down: the API answers 503.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-# Task events for Flower.
+# Task events for Flower come from the worker (received, started, succeeded...). The web process
+# sends none: a "task-sent" event would be a second broker round trip on every sign-up.
 CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_SEND_SENT_EVENT = False
 CELERY_BEAT_SCHEDULE = {
     "prune-sessions": {
         "task": "users.tasks.prune_sessions",

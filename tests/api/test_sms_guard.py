@@ -13,7 +13,7 @@ from notifications.channels import LocmemSms
 from tests.api.conftest import assert_error
 from tests.factories import PhoneUserFactory
 from users.models import User
-from users.ratelimits import ratelimit_usage
+from users.ratelimits import Hit, limit_usage
 
 ALLOWED_MOBILE = "+447400123456"  # GB mobile
 US_NUMBER = "+12025550143"  # US numbers are FIXED_LINE_OR_MOBILE
@@ -41,7 +41,7 @@ def signup(api, number: str, **extra):
 
 
 def budget_spent() -> int:
-    return ratelimit_usage("sms_daily_budget", "all")[0]
+    return limit_usage(Hit("sms_daily_budget", "all"))[0]
 
 
 def wait_for_fresh_window(period: int) -> float:
@@ -338,7 +338,7 @@ def test_refusals_spend_nothing_on_the_rules_before_the_one_that_refused(api, se
     gb = signup(api, ALLOWED_MOBILE, REMOTE_ADDR="198.51.100.1")
 
     assert gb.status_code == 201, gb.content
-    assert ratelimit_usage("sms_network_hour", "198.51.100.0/24") == (2, 2)
+    assert limit_usage(Hit("sms_network_hour", "198.51.100.0/24")) == (2, 2)
 
 
 def test_the_breaker_is_the_last_rule_asked(api, settings, caplog):

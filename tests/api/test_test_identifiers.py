@@ -13,7 +13,7 @@ from django.core import mail
 from notifications.channels import LocmemSms
 from tests.api.conftest import EMAIL, assert_error
 from tests.factories import PASSWORD, PhoneUserFactory, UserFactory, session_tokens
-from users.ratelimits import ratelimit_usage
+from users.ratelimits import Hit, limit_usage
 
 REVIEWER = "reviewer@example.com"
 REVIEWER_CODE = "123456"
@@ -220,7 +220,7 @@ def test_a_test_number_spends_no_sms_budget_and_passes_the_guard_in_every_flow(a
     assert reset_confirm(api, reset(api, REVIEWER_PHONE), REVIEWER_PHONE_CODE).status_code == 200
     assert login_code_confirm(api, login_code(api, "reviewer"), REVIEWER_PHONE_CODE).status_code == 200
 
-    assert ratelimit_usage("sms_daily_budget", "all")[0] == 0
+    assert limit_usage(Hit("sms_daily_budget", "all"))[0] == 0
     assert nothing_sent()
 
 

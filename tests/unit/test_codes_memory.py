@@ -59,7 +59,7 @@ def test_pruning_keeps_live_codes_and_cooldowns(clock):
 
     assert store.attempt("code:s0") == (1, "digest0")
     assert store.issue("code:s0", "cooldown:s0", "other", 600, 300) > 0  # the cooldown still runs
-    assert store.consume("code:s0", "digest0") is True
+    assert store.consume("code:s0", "cooldown:s0", "digest0") is True
 
 
 def test_pruning_is_amortized_not_on_every_issue(clock, monkeypatch):

@@ -133,9 +133,10 @@ def test_every_worker_scans_for_tasks_of_dead_workers_every_restore_interval():
     assert app.conf.broker_transport_options == options
 
 
-def test_workers_send_task_events_for_flower():
+def test_workers_send_task_events_for_flower_and_the_web_sends_none():
     assert app.conf.worker_send_task_events is True
-    assert app.conf.task_send_sent_event is True
+    # A "task-sent" event would be a second broker round trip on every sign-up.
+    assert app.conf.task_send_sent_event is False
 
 
 def test_tasks_speak_json_only():

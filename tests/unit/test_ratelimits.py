@@ -1,12 +1,12 @@
 """users/ratelimits.py: the client network the SMS rules count (sms_network), and rules counted
-together (ratelimit_hit_all, ratelimit_usage) on Redis and on the embedded default's local memory."""
+together (limits_hit, limit_usage) on Redis and on the embedded default's local memory."""
 
 import pytest
 from django.test import RequestFactory
 from django_redis import get_redis_connection
 
 from users import ratelimits
-from users.ratelimits import ratelimit_hit_all, ratelimit_usage, sms_network
+from users.ratelimits import Hit, LimitReached, limit_usage, limits_hit, sms_network
 
 DAY = 86400
 MIDNIGHT = 1_900_000_000 // DAY * DAY  # some UTC midnight, far from the real clock's counters
@@ -81,12 +81,21 @@ def rules(settings):
 CHECKS = [("first", "a"), ("second", "shared")]
 
 
+def ratelimit_hit_all(checks: list[tuple[str, str]]) -> str | None:
+    """Count one request under every (rule, key) at once: None, or the rule that refused it."""
+    try:
+        limits_hit([Hit(rule, key) for rule, key in checks])
+    except LimitReached as reached:
+        return reached.rule
+    return None
+
+
 @pytest.mark.usefixtures("rules", "clock")
 def test_a_request_is_counted_under_every_rule(backend):
     assert ratelimit_hit_all(CHECKS) is None
 
-    assert ratelimit_usage("first", "a") == (1, 2)
-    assert ratelimit_usage("second", "shared") == (1, 3)
+    assert limit_usage(Hit("first", "a")) == (1, 2)
+    assert limit_usage(Hit("second", "shared")) == (1, 3)
 
 
 @pytest.mark.usefixtures("rules", "clock")
@@ -95,10 +104,10 @@ def test_the_first_rule_at_its_rate_is_named_and_nothing_is_counted(backend):
 
     assert results == [None, None, "first", "first"]
     # The refused requests spent nothing on the rule after the one that refused.
-    assert ratelimit_usage("second", "shared") == (2, 3)
+    assert limit_usage(Hit("second", "shared")) == (2, 3)
     assert ratelimit_hit_all([("first", "b"), ("second", "shared")]) is None
     assert ratelimit_hit_all([("first", "c"), ("second", "shared")]) == "second"
-    assert ratelimit_usage("first", "c") == (0, 2)
+    assert limit_usage(Hit("first", "c")) == (0, 2)
 
 
 @pytest.mark.usefixtures("rules", "clock")
@@ -108,7 +117,7 @@ def test_keys_are_counted_apart_and_a_rule_set_to_empty_is_off(backend):
     ratelimit_hit_all([("first", "a")])
     ratelimit_hit_all([("first", "a")])
 
-    assert ratelimit_usage("off", "x") is None
+    assert limit_usage(Hit("off", "x")) is None
     assert ratelimit_hit_all([("off", "x")]) is None
     assert ratelimit_hit_all([("first", "a")]) == "first"
     assert ratelimit_hit_all([("first", "b")]) is None
@@ -126,7 +135,7 @@ def test_windows_are_aligned_on_the_clock(backend, clock):
     clock(DAY - 1)
     assert [ratelimit_hit_all([("second", "s")]) for _ in range(4)] == [None, None, None, "second"]
     clock(DAY)  # the next UTC day
-    assert ratelimit_usage("second", "s") == (0, 3)
+    assert limit_usage(Hit("second", "s")) == (0, 3)
     assert ratelimit_hit_all([("second", "s")]) is None
 
 

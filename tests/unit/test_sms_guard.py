@@ -10,7 +10,7 @@ import pytest
 from tests.factories import sms_numbers
 from tests.unit.test_settings_defaults import readme_rate_limits
 from users import ratelimits
-from users.ratelimits import ratelimit_usage
+from users.ratelimits import Hit, limit_usage
 from users.sms_guard import SmsClient, SmsUnavailable, sms_guard_check
 
 DAY = 86400
@@ -41,7 +41,7 @@ def test_five_networks_attacking_all_day_spend_at_most_a_quarter_of_the_budget(s
                 except SmsUnavailable:
                     continue
                 sent[network] += 1
-    spent = ratelimit_usage("sms_daily_budget", "all")[0]
+    spent = limit_usage(Hit("sms_daily_budget", "all"))[0]
 
     print(f"\n5 networks over a day: {spent} SMS of {budget} ({dict(sent)})")
     assert spent == sum(sent.values())
@@ -49,7 +49,7 @@ def test_five_networks_attacking_all_day_spend_at_most_a_quarter_of_the_budget(s
     assert set(sent.values()) == {int(settings.RATE_LIMITS["sms_network_day"].split("/")[0])}
     # Late in the day, a client of another network still gets its SMS.
     sms_guard_check(number=next(numbers), client=client("100.64.7"))
-    assert ratelimit_usage("sms_daily_budget", "all")[0] == spent + 1
+    assert limit_usage(Hit("sms_daily_budget", "all"))[0] == spent + 1
 
 
 def test_the_networks_get_their_allowance_again_the_next_day(settings, monkeypatch):

@@ -10,6 +10,7 @@ decoy never confirms. Test identifiers (TEST_IDENTIFIERS) get their fixed code a
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,7 +21,8 @@ from notifications.services import delivery_enqueue
 from project.exceptions import ApplicationError, RateLimited
 from users.codes import CheckResult, Issued, code_check, code_consume, code_issue, code_revoke
 from users.identifiers import Identifier, parse_identifier
-from users.sms_guard import SmsClient, sms_guard_check
+from users.ratelimits import Hit, LimitReached
+from users.sms_guard import SmsClient, sms_guard_hits, sms_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -90,19 +92,50 @@ def fixed_test_code(identifier: Identifier) -> str | None:
     return _test_codes(tuple(sorted(configured.items()))).get(identifier.value)
 
 
+def code_issue_limited(
+    *,
+    purpose: str,
+    subject: str,
+    message: Message | None,
+    client: SmsClient | None,
+    hits: Sequence[Hit] = (),
+    binding: str = "",
+) -> tuple[Issued, str | None]:
+    """Issue a code for (``purpose``, ``subject``), counting the request's rate limits (``hits``)
+    and, for a message to a phone number on behalf of ``client``, the SMS rules, all in one step.
+    Returns what was issued and the fixed code of a test identifier (which gets no message)."""
+    fixed = fixed_test_code(message.to) if message else None
+    number = message.to.value if message and fixed is None and not message.to.is_email and client else None
+    sms_hits = sms_guard_hits(number=number, client=client) if number else []
+    try:
+        issued = code_issue(purpose=purpose, subject=subject, fixed=fixed, binding=binding, hits=[*hits, *sms_hits])
+    except LimitReached as reached:
+        raise (sms_refusal(reached, number=number, client=client) if number else reached) from None
+    return issued, fixed
+
+
 def code_send(
-    *, purpose: str, subject: uuid.UUID, message: Message | None, client: SmsClient | None, binding: str = ""
+    *,
+    purpose: str,
+    subject: uuid.UUID,
+    message: Message | None,
+    client: SmsClient | None,
+    binding: str = "",
+    hits: Sequence[Hit] = (),
+    code_subject: str | None = None,
 ) -> Issued:
     """Issue a code for (``purpose``, ``subject``), replacing the previous one, and queue
-    ``message`` (None: none at all). A message to a phone number passes the SMS guard first on
-    behalf of ``client`` (None: the caller guarded it already, before writing anything). A code
-    issued with a ``binding`` (what it proves) confirms only with the same one.
-    During the resend cooldown nothing is issued or queued (``Issued.code`` is None). If the message
-    cannot be queued, the code and its cooldown are forgotten so that the client can retry."""
-    fixed = fixed_test_code(message.to) if message else None
-    if message and fixed is None and not message.to.is_email and client is not None:
-        sms_guard_check(number=message.to.value, client=client)
-    issued = code_issue(purpose=purpose, subject=str(subject), fixed=fixed, binding=binding)
+    ``message`` (None: none at all). The request's limits and, for a message to a phone number on
+    behalf of ``client``, the SMS rules are counted with the code, in one step (``client`` None: the
+    caller guarded the number already). A code issued with a ``binding`` (what it proves) confirms
+    only with the same one. The code is kept under ``code_subject`` (a sign-up's code key) or else
+    the subject. During the resend cooldown nothing is issued or queued (``Issued.code`` is None).
+    If the message cannot be queued, the code and its cooldown are forgotten so that the client
+    can retry."""
+    code_subject = code_subject or str(subject)
+    issued, fixed = code_issue_limited(
+        purpose=purpose, subject=code_subject, message=message, client=client, hits=hits, binding=binding
+    )
     if issued.code is None or message is None:
         return issued
     if fixed is not None:
@@ -118,17 +151,32 @@ def code_send(
             code=issued.code if message.with_code else None,
         )
     except Exception:
-        code_revoke(purpose=purpose, subject=str(subject))
+        code_revoke(purpose=purpose, subject=code_subject)
         raise
     return issued
 
 
 def code_resend(
-    *, purpose: str, subject: uuid.UUID, message: Message | None, client: SmsClient | None, binding: str = ""
+    *,
+    purpose: str,
+    subject: uuid.UUID,
+    message: Message | None,
+    client: SmsClient | None,
+    binding: str = "",
+    hits: Sequence[Hit] = (),
+    code_subject: str | None = None,
 ) -> int:
     """Like :func:`code_send`, for an explicit request of a new code: the cooldown is a 429.
     Returns the seconds before another code may be asked for."""
-    issued = code_send(purpose=purpose, subject=subject, message=message, client=client, binding=binding)
+    issued = code_send(
+        purpose=purpose,
+        subject=subject,
+        message=message,
+        client=client,
+        binding=binding,
+        hits=hits,
+        code_subject=code_subject,
+    )
     if issued.code is None:
         raise RateLimited(retry_after=issued.retry_after)
     return issued.retry_after
@@ -143,12 +191,22 @@ def notice_send(*, subject: uuid.UUID, to: Identifier, template: str, purpose: s
 
 
 def code_confirm(
-    *, purpose: str, subject: uuid.UUID, code: str, decoy: bool, binding: str = "", consume: bool = True
+    *,
+    purpose: str,
+    subject: uuid.UUID | str,
+    code: str,
+    decoy: bool,
+    binding: str = "",
+    consume: bool = True,
+    hits: Sequence[Hit] = (),
 ) -> None:
-    """Count one attempt at ``code`` and consume it if right (issued with this ``binding``;
-    ``consume=False``: leave that to :func:`code_use`); raise the matching error otherwise. A decoy
-    never confirms, even on a lucky guess."""
-    result = code_check(purpose=purpose, subject=str(subject), code=code, binding=binding, consume=consume)
+    """Count one attempt at ``code`` (with the request's limits, ``hits``, in the same step) and
+    consume it if right (issued with this ``binding``; ``consume=False``: leave that to
+    :func:`code_use`); raise the matching error otherwise. A decoy never confirms, even on a lucky
+    guess."""
+    result = code_check(
+        purpose=purpose, subject=str(subject), code=code, binding=binding, consume=consume, hits=hits
+    )
     if result is CheckResult.OK and decoy:
         result = CheckResult.WRONG
     if result is CheckResult.WRONG:

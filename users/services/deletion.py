@@ -11,8 +11,11 @@ from django.db import transaction
 
 from notifications.services import deliveries_anonymise
 from project.exceptions import ApplicationError
-from users.models import SignupDecoy, User
-from users.services.codeflow import PURPOSE_LOGIN_CODE, code_confirm
+from users.codes import code_revoke
+from users.identifiers import Identifier
+from users.models import AuthType, SignupDecoy, User
+from users.services.codeflow import PURPOSE_LOGIN_CODE, PURPOSE_SIGNUP, code_confirm
+from users.services.signup import signup_code_key
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,10 @@ def account_delete(*, user: User, password: str | None = None, code: str | None 
         )
     else:
         code_confirm(purpose=PURPOSE_LOGIN_CODE, subject=user.pk, code=code, decoy=False)
+    # Signing up again starts afresh: no code or cooldown of the old identifiers is left behind.
+    for identifier in (Identifier(AuthType.EMAIL, user.email), Identifier(AuthType.PHONE, user.phone_number)):
+        if identifier.value:
+            code_revoke(purpose=PURPOSE_SIGNUP, subject=signup_code_key(identifier))
     user_id: uuid.UUID = user.pk
     decoys = list(SignupDecoy.objects.filter(owner_id=user_id).values_list("id", flat=True))
     with transaction.atomic():

@@ -6,16 +6,19 @@ name: a finished account gets a code, anything else a flow decoy whose message i
 """
 
 import logging
+from collections.abc import Sequence
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
 from rest_framework import status
 
 from notifications.services import TEMPLATE_LOGIN_CODE
 from project.exceptions import ApplicationError
+from users.backends import login_candidate
 from users.decoys import Decoy, flow_subject, is_decoy
 from users.identifiers import Identifier, LoginName, login_name
-from users.models import AuthStatus, AuthType, SessionMethod, User
-from users.ratelimits import ratelimit_hit, ratelimit_refund
+from users.models import AuthType, SessionMethod, User
+from users.ratelimits import Hit, limit_refund, limits_hit
 from users.services.codeflow import PURPOSE_LOGIN_CODE, Message, code_confirm, code_send, fixed_test_code
 from users.services.sessions import ClientInfo, session_start
 from users.services.signup import account_identifier
@@ -31,40 +34,30 @@ class InvalidCredentials(ApplicationError):
     message = "No active account found with the given credentials."
 
 
-def login_candidate(name: LoginName) -> User | None:
-    """The one account a login name designates (usernames can be neither an e-mail address nor a
-    phone number, so the three never shadow each other). A username is looked up by its key, so a
-    look-alike spelling reaches the one account it collides with."""
-    lookup = {"email": "email", "phone": "phone_number", "username": "username_key"}[name.kind]
-    return User.objects.filter(**{lookup: name.value}).first()
-
-
-# Hashed once per process; checked against for unknown users so that they cost the same time.
-_dummy_hash: str | None = None
-
-
-def login_with_password(*, user_input: str, password: str, client_address: str, client: ClientInfo) -> dict[str, str]:
-    """Check the credentials and start a session. Every failure is the same 401 and costs the
-    same password hash. Failures slow down further tries of that name from that address for a
-    while (login_account_failures): keyed on the canonical form of what was typed (look-alike
-    spellings of a name count together), not on the account, so the limit neither locks the owner
-    out from elsewhere nor tells which names belong to one account. Each try is counted before
-    the hash and refunded on success, so parallel guesses cannot slip past.
+def login_with_password(
+    *,
+    request: HttpRequest | None,
+    user_input: str,
+    password: str,
+    client_address: str,
+    client: ClientInfo,
+    hits: Sequence[Hit] = (),
+) -> dict[str, str]:
+    """Check the credentials (users/backends.py: exactly one password hash, whatever the outcome)
+    and start a session. Every failure is the same 401. Failures slow down further tries of that
+    name from that address for a while (login_account_failures): keyed on the canonical form of
+    what was typed (look-alike spellings of a name count together), not on the account, so the
+    limit neither locks the owner out from elsewhere nor tells which names belong to one account.
+    Each try is counted before the hash, with the request's other limits (``hits``) in the same
+    step, and refunded on success, so parallel guesses cannot slip past.
     """
-    global _dummy_hash
     name = login_name(user_input)
-    throttle_key = f"{name.kind}:{name.value}|{client_address}"
-    ratelimit_hit(None, "login_account_failures", throttle_key)
-    user = login_candidate(name)
+    failures = Hit("login_account_failures", f"{name.kind}:{name.value}|{client_address}")
+    limits_hit([*hits, failures])
+    user = authenticate(request, user_input=user_input, password=password)
     if user is None:
-        _dummy_hash = _dummy_hash or make_password("not the password")
-        check_password(password, _dummy_hash)
-        password_ok = False
-    else:
-        password_ok = user.check_password(password)
-    if not password_ok or not user.is_active or user.auth_status != AuthStatus.DONE:
         raise InvalidCredentials()
-    ratelimit_refund("login_account_failures", throttle_key)
+    limit_refund(failures)
     logger.info("login %s", user.id)
     return session_start(user=user, method=SessionMethod.PASSWORD, client=client)
 
@@ -79,7 +72,7 @@ def _code_destination(name: LoginName, user: User | None) -> Identifier | None:
     return account_identifier(user) if user is not None else None
 
 
-def login_code_request(*, user_input: str, client: SmsClient) -> str:
+def login_code_request(*, user_input: str, client: SmsClient, hits: Sequence[Hit] = ()) -> str:
     """Send a login code to a finished account (a decoy's message otherwise); return the
     login-code token."""
     name = login_name(user_input)
@@ -103,13 +96,15 @@ def login_code_request(*, user_input: str, client: SmsClient) -> str:
         message = Message.suppressed(typed, PURPOSE_LOGIN_CODE)
     else:
         message = Message.code(typed, TEMPLATE_LOGIN_CODE, PURPOSE_LOGIN_CODE)
-    code_send(purpose=PURPOSE_LOGIN_CODE, subject=subject.id, message=message, client=None)
+    code_send(purpose=PURPOSE_LOGIN_CODE, subject=subject.id, message=message, client=None, hits=hits)
     logger.info("login code %s requested", subject.id)
     return str(LoginCodeToken.for_subject(subject.id))
 
 
-def login_code_confirm(*, account: User | Decoy, code: str, client: ClientInfo) -> dict[str, str]:
-    """Check the code and start a session."""
-    code_confirm(purpose=PURPOSE_LOGIN_CODE, subject=account.id, code=code, decoy=is_decoy(account))
+def login_code_confirm(
+    *, account: User | Decoy, code: str, client: ClientInfo, hits: Sequence[Hit] = ()
+) -> dict[str, str]:
+    """Check the code (with the request's limits in the same step) and start a session."""
+    code_confirm(purpose=PURPOSE_LOGIN_CODE, subject=account.id, code=code, decoy=is_decoy(account), hits=hits)
     logger.info("login by code %s", account.id)
     return session_start(user=account, method=SessionMethod.CODE, client=client)

@@ -9,6 +9,7 @@ password, ends every session (so every refresh and access token dies) and tells 
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -23,6 +24,7 @@ from project.exceptions import ApplicationError
 from users.decoys import Decoy, flow_subject, is_decoy
 from users.identifiers import Identifier
 from users.models import SessionEnd, User
+from users.ratelimits import Hit
 from users.services.codeflow import (
     PURPOSE_PASSWORD_RESET,
     Message,
@@ -30,12 +32,11 @@ from users.services.codeflow import (
     code_resend,
     code_send,
     code_use,
-    fixed_test_code,
     notice_send,
 )
 from users.services.sessions import sessions_end
 from users.services.signup import account_for, account_identifier
-from users.sms_guard import SmsClient, sms_guard_check
+from users.sms_guard import SmsClient
 from users.tokens import PasswordResetToken
 
 logger = logging.getLogger(__name__)
@@ -97,14 +98,13 @@ def _reset_message(to: Identifier, *, decoy: bool) -> Message:
     return Message.code(to, TEMPLATE_PASSWORD_RESET_CODE, PURPOSE_PASSWORD_RESET)
 
 
-def password_reset_request(*, identifier: Identifier, client: SmsClient) -> str:
+def password_reset_request(*, identifier: Identifier, client: SmsClient, hits: Sequence[Hit] = ()) -> str:
     """Send a reset code to a finished account's ``identifier`` (a decoy's message otherwise) and
-    return the reset token."""
-    if not identifier.is_email and fixed_test_code(identifier) is None:
-        sms_guard_check(number=identifier.value, client=client)  # every number alike, account or not
+    return the reset token. A number passes the SMS guard whether an account stands behind it or
+    not, counted with the request's limits (``hits``) and the code in one step."""
     subject = flow_subject(purpose=PURPOSE_PASSWORD_RESET, identifier=identifier, account=account_for(identifier))
     message = _reset_message(identifier, decoy=subject.decoy)
-    code_send(purpose=PURPOSE_PASSWORD_RESET, subject=subject.id, message=message, client=None)
+    code_send(purpose=PURPOSE_PASSWORD_RESET, subject=subject.id, message=message, client=client, hits=hits)
     logger.info("password reset %s requested", subject.id)
     return password_reset_token(subject=subject.id, identifier=identifier)
 
@@ -114,7 +114,9 @@ def password_reset_token(*, subject: uuid.UUID, identifier: Identifier) -> str:
     return str(PasswordResetToken.for_subject(subject, to=_sealed(identifier)))
 
 
-def password_reset_resend(*, account: User | Decoy, token: PasswordResetToken, client: SmsClient) -> int:
+def password_reset_resend(
+    *, account: User | Decoy, token: PasswordResetToken, client: SmsClient, hits: Sequence[Hit] = ()
+) -> int:
     """A new reset code where the request pointed: for an account, its current identifier of
     that kind; for a decoy, the identifier named (a message never sent). Phone numbers pass the
     SMS guard in both cases."""
@@ -124,17 +126,21 @@ def password_reset_resend(*, account: User | Decoy, token: PasswordResetToken, c
     else:
         value = account.email if named.is_email else account.phone_number
         message = _reset_message(Identifier(named.kind, value), decoy=False) if value else None
-    return code_resend(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, message=message, client=client)
+    return code_resend(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, message=message, client=client, hits=hits)
 
 
-def password_reset_confirm(*, account: User | Decoy, code: str, password: str, confirm_password: str) -> None:
+def password_reset_confirm(
+    *, account: User | Decoy, code: str, password: str, confirm_password: str, hits: Sequence[Hit] = ()
+) -> None:
     """Check the code, then set the new password, end every session and notify the owner."""
     # A weak password never burns the code: it is refused before the code is used. Until the code
     # is proven right, the password is judged without the account's own data, for a decoy as for an
     # account (whoever asks for a reset knows the address, and may guess the username), so that
     # the answers and their cost are the same; only then is it compared with that data and hashed.
     password_checked(password=password, confirm_password=confirm_password, user=User())
-    code_confirm(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, code=code, decoy=is_decoy(account), consume=False)
+    code_confirm(
+        purpose=PURPOSE_PASSWORD_RESET, subject=account.id, code=code, decoy=is_decoy(account), consume=False, hits=hits
+    )
     password_hash = password_hash_checked(password=password, confirm_password=confirm_password, user=account)
     code_use(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, code=code)
     password_set(user=account, password_hash=password_hash, reason=SessionEnd.PASSWORD)

@@ -16,17 +16,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import status
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from project.batches import BATCH_SIZE, delete_in_batches
 from project.exceptions import ApplicationError
 from users.models import Session, SessionEnd, User
 from users.ratelimits import client_ip
-from users.tokens import RefreshToken, token_pair
+from users.tokens import AccessToken, RefreshToken, token_pair
 
 logger = logging.getLogger(__name__)
 
@@ -130,21 +131,37 @@ def _refused_refresh(token: RefreshToken, now) -> None:
     raise RefreshTokenInvalid()
 
 
-def session_logout(*, user: User, refresh: str) -> None:
-    """End the session of ``refresh`` (the caller's own)."""
+def session_logout(*, access: AccessToken, refresh: str) -> None:
+    """End the session of ``refresh`` for the holder of ``access``: one UPDATE that also checks,
+    in its WHERE, that the access token's own session is live (no read before the write)."""
     try:
         token = RefreshToken(refresh)
     except TokenError as exc:
         raise ApplicationError(
             "The refresh token is invalid or expired.", fields={"refresh": ["Token is invalid or expired."]}
         ) from exc
-    if token[jwt_settings.USER_ID_CLAIM] != str(user.pk):
+    user_id = access[jwt_settings.USER_ID_CLAIM]
+    if token[jwt_settings.USER_ID_CLAIM] != user_id:
         raise ApplicationError(
             "The refresh token does not belong to you.",
             fields={"refresh": ["The refresh token does not belong to you."]},
         )
-    sessions_end(user_id=user.pk, session_ids=[token.session_id], reason=SessionEnd.LOGOUT)
-    logger.info("logout %s", user.id)
+    now = timezone.now()
+    caller_live = Session.objects.filter(
+        id=access.session_id, user_id=user_id, ended_at__isnull=True, expires_at__gt=now, user__is_active=True
+    )
+    ended = (
+        Session.objects.filter(id=token.session_id, user_id=user_id, ended_at__isnull=True)
+        .filter(Exists(caller_live))
+        .update(ended_at=now, end_reason=SessionEnd.LOGOUT)
+    )
+    if not ended:
+        if not caller_live.exists():
+            raise InvalidToken("Token is invalid or expired.")  # the access token's session is over
+        raise ApplicationError(
+            "The refresh token is invalid or expired.", fields={"refresh": ["Token is invalid or expired."]}
+        )
+    logger.info("logout %s", user_id)
 
 
 def sessions_live(*, user: User) -> list[Session]:
@@ -171,12 +188,10 @@ def sessions_end(*, user_id: uuid.UUID, reason: str, session_ids: list[uuid.UUID
     return ended
 
 
-def sessions_prune(*, batch_size: int = 1000) -> int:
+def sessions_prune(*, batch_size: int = BATCH_SIZE) -> int:
     """Delete sessions that ended or expired more than a day ago, in batches (no long lock);
     returns how many."""
     cutoff = timezone.now() - timedelta(days=1)
-    dead = Session.objects.filter(Q(expires_at__lt=cutoff) | Q(ended_at__lt=cutoff))
-    deleted = 0
-    while batch := list(dead.values_list("id", flat=True)[:batch_size]):
-        deleted += Session.objects.filter(id__in=batch).delete()[0]
-    return deleted
+    return delete_in_batches(
+        Session.objects.filter(Q(expires_at__lt=cutoff) | Q(ended_at__lt=cutoff)), batch_size=batch_size
+    )

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from users.identifiers import login_name
 from users.models import AuthStatus, SessionEnd
-from users.ratelimits import BY_IP, client_network, ratelimit_hit
+from users.ratelimits import Hit, client_hit, client_network, limits_hit
 from users.serializers import (
     CodeInput,
     DetailOutput,
@@ -32,7 +32,7 @@ from users.services.sessions import (
     sessions_live,
 )
 from users.sms_guard import SmsClient
-from users.tokens import LoginCodeAuthentication
+from users.tokens import AccessTokenOnlyAuthentication, LoginCodeAuthentication
 from users.views.common import errors
 
 
@@ -47,11 +47,14 @@ class LoginView(APIView):
         summary="Log in with a username, e-mail address or phone number",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "login_ip", BY_IP)
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
         tokens = login_with_password(
-            **data.validated_data, client_address=client_network(request), client=ClientInfo.of(request)
+            request=request,
+            **data.validated_data,
+            client_address=client_network(request),
+            client=ClientInfo.of(request),
+            hits=[client_hit(request, "login_ip")],
         )
         return Response(LoginOutput({**tokens, "auth_status": AuthStatus.DONE}).data)
 
@@ -67,13 +70,12 @@ class LoginCodeView(APIView):
         summary="Send a login code to a username, e-mail address or phone number",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "login_code_ip", BY_IP)
         data = LoginCodeInput(data=request.data)
         data.is_valid(raise_exception=True)
         name = login_name(data.validated_data["user_input"])
-        ratelimit_hit(request, "login_code_identifier", f"{name.kind}:{name.value}")
+        hits = [client_hit(request, "login_code_ip"), Hit("login_code_identifier", f"{name.kind}:{name.value}")]
         client = SmsClient.of(request, challenge=data.validated_data.get("challenge", ""))
-        token = login_code_request(user_input=data.validated_data["user_input"], client=client)
+        token = login_code_request(user_input=data.validated_data["user_input"], client=client, hits=hits)
         return Response(FlowTokenOutput({"access": token}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -87,16 +89,18 @@ class LoginCodeConfirmView(APIView):
         summary="Log in with the code (login-code token)",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "verify_ip", BY_IP)
         data = CodeInput(data=request.data)
         data.is_valid(raise_exception=True)
+        hits = [client_hit(request, "verify_ip")]
         tokens = login_code_confirm(
-            account=request.user, code=data.validated_data["code"], client=ClientInfo.of(request)
+            account=request.user, code=data.validated_data["code"], client=ClientInfo.of(request), hits=hits
         )
         return Response(LoginOutput({**tokens, "auth_status": AuthStatus.DONE}).data)
 
 
 class LogoutView(APIView):
+    # The access token is checked by the logout's own statement (its session must be live).
+    authentication_classes = [AccessTokenOnlyAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -107,7 +111,7 @@ class LogoutView(APIView):
     def post(self, request: Request) -> Response:
         data = LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)
-        session_logout(user=request.user, refresh=data.validated_data["refresh"])
+        session_logout(access=request.auth, refresh=data.validated_data["refresh"])
         return Response(DetailOutput({"detail": "Logged out."}).data)
 
 
@@ -135,7 +139,7 @@ class LoginRefreshView(APIView):
         summary="Exchange a refresh token for a new pair (rotation)",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "refresh_ip", BY_IP)
+        limits_hit([client_hit(request, "refresh_ip")])
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
         tokens = session_refresh(refresh=data.validated_data["refresh"])

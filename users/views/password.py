@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from users.ratelimits import BY_IP, ratelimit_hit, sms_network
+from users.ratelimits import Hit, client_hit, sms_network
 from users.serializers import (
     CodeSentOutput,
     DetailOutput,
@@ -32,14 +32,16 @@ class PasswordResetView(APIView):
         summary="Send a password-reset code to an e-mail address or phone number",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "password_reset_ip", BY_IP)
-        ratelimit_hit(request, "password_reset_network", sms_network(request))
         data = PasswordResetInput(data=request.data)
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["email_phone_number"]
-        ratelimit_hit(request, "password_reset_identifier", identifier.value)
+        hits = [
+            client_hit(request, "password_reset_ip"),
+            Hit("password_reset_network", sms_network(request)),
+            Hit("password_reset_identifier", identifier.value),
+        ]
         client = SmsClient.of(request, challenge=data.validated_data.get("challenge", ""))
-        token = password_reset_request(identifier=identifier, client=client)
+        token = password_reset_request(identifier=identifier, client=client, hits=hits)
         return Response(FlowTokenOutput({"access": token}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -54,8 +56,12 @@ class PasswordResetNewCodeView(APIView):
         summary="Send a new reset code, replacing the previous one (reset token)",
     )
     def get(self, request: Request) -> Response:
-        ratelimit_hit(request, "resend_account", str(request.user.id))
-        retry_after = password_reset_resend(account=request.user, token=request.auth, client=resend_client(request))
+        retry_after = password_reset_resend(
+            account=request.user,
+            token=request.auth,
+            client=resend_client(request),
+            hits=[Hit("resend_account", str(request.user.id))],
+        )
         return Response(CodeSentOutput({"detail": "A new code has been sent.", "retry_after": retry_after}).data)
 
 
@@ -69,8 +75,7 @@ class PasswordResetConfirmView(APIView):
         summary="Set a new password with the reset code (reset token); every session ends",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "verify_ip", BY_IP)
         data = PasswordResetConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
-        password_reset_confirm(account=request.user, **data.validated_data)
+        password_reset_confirm(account=request.user, **data.validated_data, hits=[client_hit(request, "verify_ip")])
         return Response(DetailOutput({"detail": "Your password has been changed. Log in with it."}).data)

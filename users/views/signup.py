@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from notifications.services import delivery_latest
 from users.models import AuthStatus
-from users.ratelimits import BY_IP, ratelimit_hit
+from users.ratelimits import Hit, client_hit, ratelimit_hit
 from users.serializers import (
     DeliveryStatusOutput,
     ProfileInput,
@@ -25,7 +25,13 @@ from users.serializers import (
 from users.services.profile import profile_change, profile_complete
 from users.services.signup import signup_resend, signup_start, signup_verify
 from users.sms_guard import SmsClient
-from users.tokens import STAGE_VERIFIED, SignupOrAccessAuthentication, SignupToken, SignupTokenAuthentication
+from users.tokens import (
+    STAGE_VERIFIED,
+    SignupOrAccessAuthentication,
+    SignupToken,
+    SignupTokenAuthentication,
+    SignupTokenOnlyAuthentication,
+)
 from users.views.common import CHALLENGE_PARAMETER, errors, resend_client
 
 
@@ -40,18 +46,17 @@ class SignupView(APIView):
         summary="Start a sign-up with an e-mail address or a phone number",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "signup_ip", BY_IP)
         data = SignupInput(data=request.data)
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["email_phone_number"]
-        ratelimit_hit(request, "signup_identifier", identifier.value)
+        hits = [client_hit(request, "signup_ip"), Hit("signup_identifier", identifier.value)]
         client = SmsClient.of(request, challenge=data.validated_data.get("challenge", ""))
-        result = signup_start(identifier=identifier, client=client)
+        result = signup_start(identifier=identifier, client=client, hits=hits)
         return Response(SignupOutput(result).data, status=status.HTTP_201_CREATED)
 
 
 class VerifyView(APIView):
-    authentication_classes = [SignupTokenAuthentication]
+    authentication_classes = [SignupTokenOnlyAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -60,10 +65,10 @@ class VerifyView(APIView):
         summary="Confirm the one-time code (sign-up token)",
     )
     def post(self, request: Request) -> Response:
-        ratelimit_hit(request, "verify_ip", BY_IP)
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        access = signup_verify(account=request.user, code=data.validated_data["code"], attempt=request.auth.attempt)
+        hits = [client_hit(request, "verify_ip")]
+        access = signup_verify(token=request.auth, code=data.validated_data["code"], hits=hits)
         return Response(VerifyOutput({"auth_status": AuthStatus.CODE_VERIFIED, "access": access}).data)
 
 
@@ -78,8 +83,8 @@ class NewVerifyView(APIView):
         summary="Send a new code, replacing the previous one (sign-up token)",
     )
     def get(self, request: Request) -> Response:
-        ratelimit_hit(request, "resend_account", str(request.user.id))
-        retry_after = signup_resend(account=request.user, client=resend_client(request))
+        hits = [Hit("resend_account", str(request.user.id))]
+        retry_after = signup_resend(account=request.user, token=request.auth, client=resend_client(request), hits=hits)
         # The status the token stands for, not the account's: a stranger's sign-up for an address its
         # owner already verified must not learn that.
         status_ = AuthStatus.CODE_VERIFIED if request.auth.get("stage") == STAGE_VERIFIED else AuthStatus.NEW
