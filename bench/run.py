@@ -187,7 +187,12 @@ def gunicorn(app: str, port: int, env: dict[str, str], log: Path, probe: str = "
         "warning",
     ]
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_for(f"http://127.0.0.1:{port}{probe}", process)
+    try:
+        wait_for(f"http://127.0.0.1:{port}{probe}", process)
+    except BaseException:
+        process.terminate()
+        process.wait(timeout=30)
+        raise
     return process
 
 
@@ -195,7 +200,7 @@ def gunicorn(app: str, port: int, env: dict[str, str], log: Path, probe: str = "
 
 
 def database_fresh(env: dict[str, str]) -> None:
-    subprocess.run(["dropdb", "--if-exists", BENCH_DATABASE], check=True, capture_output=True)
+    subprocess.run(["dropdb", "--if-exists", "--force", BENCH_DATABASE], check=True, capture_output=True)
     subprocess.run(["createdb", BENCH_DATABASE], check=True)
     subprocess.run(["redis-cli", "-n", "5", "flushdb"], check=True, capture_output=True)
     subprocess.run([str(BIN / "python"), "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -516,11 +521,10 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     floor_env = {"PATH": env["PATH"], "HOME": env.get("HOME", "/tmp")}
-    servers = [
-        gunicorn("bench.floor:application", FLOOR_PORT, floor_env, workdir / "floor.log"),
-        gunicorn("project.wsgi:application", PORT, env, workdir / "product.log", probe="/health/live/"),
-    ]
+    servers: list[subprocess.Popen] = []
     try:
+        servers.append(gunicorn("bench.floor:application", FLOOR_PORT, floor_env, workdir / "floor.log"))
+        servers.append(gunicorn("project.wsgi:application", PORT, env, workdir / "product.log", probe="/health/live/"))
         lines = lines_for(seeds)
         wanted = [p.strip() for p in args.lines.split(",") if p.strip()]
         if wanted:
