@@ -223,8 +223,10 @@ class Seeds:
 
 
 def seed(count: int) -> Seeds:
-    """The bench's account, and tokens minted directly: sessions for refresh and logout (one each
-    per request: they are single use), pending sign-ups for resends outside the cooldown."""
+    """The bench's account (one session: its own list stays short), and tokens minted directly:
+    sessions for refresh and logout (one per request: they are single use), four to a user as a
+    real service has them, and pending sign-ups for resends outside the cooldown."""
+    from django.contrib.auth.hashers import make_password
     from django.utils import timezone
     from rest_framework_simplejwt.settings import api_settings
 
@@ -232,17 +234,21 @@ def seed(count: int) -> Seeds:
     from users.tokens import STAGE_NEW, SignupToken, token_pair
 
     user = User.objects.create_user(username="benchuser", email="bench@example.com", password=PASSWORD)
-    now = timezone.now()
-    expires = now + api_settings.REFRESH_TOKEN_LIFETIME
-    sessions = [Session(user=user, method="password", expires_at=expires) for _ in range(2 * count + 1)]
-    Session.objects.bulk_create(sessions, batch_size=5000)
-    pairs = [token_pair(user_id=user.pk, session_id=s.id, generation=1) for s in sessions]
+    password = make_password(PASSWORD)
+    owners = [User(email=f"owner-{n}@bench.example.com", password=password) for n in range(count // 2 + 1)]
+    User.objects.bulk_create(owners, batch_size=5000)
+    expires = timezone.now() + api_settings.REFRESH_TOKEN_LIFETIME
+    me = Session(user=user, method="password", expires_at=expires)
+    sessions = [Session(user=owners[n // 4], method="password", expires_at=expires) for n in range(2 * count)]
+    Session.objects.bulk_create([me, *sessions], batch_size=5000)
+    pairs = [token_pair(user_id=s.user_id, session_id=s.id, generation=1) for s in sessions]
     pending = [
         User(email=f"pending-{n}@bench.example.com", auth_status=AuthStatus.NEW, password="!") for n in range(count)
     ]
     User.objects.bulk_create(pending, batch_size=5000)
     tokens = [str(SignupToken.for_subject(p.pk, stage=STAGE_NEW)) for p in pending]
-    return Seeds(user.pk, pairs[0], [p["refresh"] for p in pairs[1 : count + 1]], pairs[count + 1 :], tokens)
+    me_pair = token_pair(user_id=user.pk, session_id=me.id, generation=1)
+    return Seeds(user.pk, me_pair, [p["refresh"] for p in pairs[:count]], pairs[count:], tokens)
 
 
 # --- the lines -----------------------------------------------------------------------------------
