@@ -235,7 +235,10 @@ def seed(count: int) -> Seeds:
 
     user = User.objects.create_user(username="benchuser", email="bench@example.com", password=PASSWORD)
     password = make_password(PASSWORD)
-    owners = [User(email=f"owner-{n}@bench.example.com", password=password) for n in range(count // 2 + 1)]
+    owners = [
+        User(email=f"owner-{n}@bench.example.com", password=password, auth_status=AuthStatus.DONE)
+        for n in range(count // 2 + 1)
+    ]
     User.objects.bulk_create(owners, batch_size=5000)
     expires = timezone.now() + api_settings.REFRESH_TOKEN_LIFETIME
     me = Session(user=user, method="password", expires_at=expires)
