@@ -11,10 +11,12 @@ import smtplib
 import sys
 import threading
 from dataclasses import dataclass
+from email.utils import make_msgid
 
 import requests
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.utils import DNS_NAME
 from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
@@ -43,20 +45,45 @@ class EmailMessage:
     html: str
 
 
+# One connection to the mail server per process, kept open between messages: a new SMTP
+# conversation (connect, EHLO, maybe STARTTLS and AUTH) for every code would cost more than the
+# message itself. A connection the server has dropped meanwhile is replaced once, at once.
+_email_connection = threading.local()
+
+
+def _email_backend(fresh: bool = False):
+    backend = getattr(_email_connection, "backend", None)
+    settings_now = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
+    if fresh or backend is None or getattr(_email_connection, "settings", None) != settings_now:
+        if backend is not None:
+            backend.close()
+        backend = get_connection(fail_silently=False)
+        backend.open()  # opened here, send_messages() leaves it open (SMTP; the others have none)
+        _email_connection.backend, _email_connection.settings = backend, settings_now
+    return backend
+
+
 def email_send(message: EmailMessage) -> str:
-    """Send through Django's EMAIL_BACKEND; returns the Message-ID."""
+    """Send through Django's EMAIL_BACKEND (on this process's kept connection); returns the
+    Message-ID."""
+    # The Message-ID is made here (as Django would) so that it is known without building the
+    # whole MIME message twice.
+    message_id = make_msgid(domain=DNS_NAME)
     mail = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to],
+        headers={"Message-ID": message_id},
     )
     mail.attach_alternative(message.html, "text/html")
-    message_id = mail.message()["Message-ID"]
-    mail.extra_headers["Message-ID"] = message_id
     try:
-        mail.send(fail_silently=False)
+        try:
+            _email_backend().send_messages([mail])
+        except smtplib.SMTPServerDisconnected:
+            _email_backend(fresh=True).send_messages([mail])
     except smtplib.SMTPResponseException as exc:
+        _email_backend(fresh=True)  # the conversation is in an unknown state: start a new one next time
         detail = f"SMTP {exc.smtp_code}"
         if 400 <= exc.smtp_code < 500:
             raise TransientChannelError(detail) from exc
@@ -68,6 +95,7 @@ def email_send(message: EmailMessage) -> str:
             raise TransientChannelError(detail) from exc
         raise PermanentChannelError(detail) from exc
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        _email_connection.backend = None  # unusable: the next message opens a new one
         raise TransientChannelError(f"SMTP unavailable: {type(exc).__name__}") from exc
     return message_id
 
@@ -148,5 +176,19 @@ def _int_or_zero(value: object) -> int:
         return 0
 
 
+_senders = threading.local()
+
+
 def sms_sender() -> BaseSms:
-    return import_string(settings.SMS_BACKEND)()
+    """The SMS_BACKEND sender, made once per thread and configuration: the Twilio client and its
+    HTTP session (kept-alive connections) serve every message of a worker process."""
+    configuration = (
+        settings.SMS_BACKEND,
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        settings.TWILIO_TIMEOUT,
+    )
+    if getattr(_senders, "configuration", None) != configuration:
+        _senders.sender, _senders.configuration = import_string(settings.SMS_BACKEND)(), configuration
+    return _senders.sender

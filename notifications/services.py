@@ -17,8 +17,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -129,7 +128,12 @@ def delivery_requeue(*, delivery_id: str, sealed_payload: str, countdown: float)
     return True
 
 
-def _render(template: str, code: str | None) -> dict[str, str]:
+_EMAIL_PARTS = ("subject", "text", "html")
+_SMS_PARTS = ("sms",)
+
+
+def _render(template: str, code: str | None, parts: tuple[str, ...] = (*_EMAIL_PARTS, *_SMS_PARTS)) -> dict[str, str]:
+    """The ``parts`` of a message (an e-mail needs three, an SMS one), rendered from its templates."""
     context = {
         "code": code,
         "product_name": settings.PRODUCT_NAME,
@@ -138,12 +142,13 @@ def _render(template: str, code: str | None) -> dict[str, str]:
         "webotp_domain": settings.WEBOTP_DOMAIN,
     }
     base = f"notifications/{template}"
-    return {
-        "subject": " ".join(render_to_string(f"{base}_subject.txt", context).split()),
-        "text": render_to_string(f"{base}_message.txt", context),
-        "html": render_to_string(f"{base}_message.html", context),
-        "sms": render_to_string(f"{base}_sms.txt", context).strip(),
-    }
+    files = {"subject": "_subject.txt", "text": "_message.txt", "html": "_message.html", "sms": "_sms.txt"}
+    rendered = {part: render_to_string(f"{base}{files[part]}", context) for part in parts}
+    if "subject" in rendered:
+        rendered["subject"] = " ".join(rendered["subject"].split())
+    if "sms" in rendered:
+        rendered["sms"] = rendered["sms"].strip()
+    return rendered
 
 
 def _claim_key(delivery_id: str) -> str:
@@ -162,17 +167,16 @@ def _claim_lease() -> int:
 
 
 def _send(delivery: Delivery, sealed: Sealed) -> str:
-    rendered = _render(sealed.template, sealed.code)
     if delivery.channel == Channel.EMAIL:
+        rendered = _render(sealed.template, sealed.code, _EMAIL_PARTS)
         return email_send(EmailMessage(sealed.recipient, rendered["subject"], rendered["text"], rendered["html"]))
-    return sms_sender().send(to=sealed.recipient, body=rendered["sms"])
+    return sms_sender().send(to=sealed.recipient, body=_render(sealed.template, sealed.code, _SMS_PARTS)["sms"])
 
 
 def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
-    """Send one queued delivery at most once. Raises TransientChannelError when a retry may help."""
-    delivery = Delivery.objects.filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != DeliveryStatus.QUEUED:
-        return  # already sent or given up: a redelivered task does nothing
+    """Send one queued delivery at most once. Raises TransientChannelError when a retry may help.
+    The record is read once, as the attempt is counted (after the claim): a redelivered task finds
+    the claim marked sent, or else the record no longer queued, and does nothing."""
     try:
         sealed = unseal(sealed_payload)
     except PermanentChannelError as exc:  # e.g. SECRET_KEY differs between web and worker
@@ -180,7 +184,7 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
         return
     if sealed.template is None:
         # A decoy's message: queued like any other so that the request cost the same, never sent.
-        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED).update(
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(
             status=DeliveryStatus.SUPPRESSED, updated_at=timezone.now()
         )
         return
@@ -193,13 +197,16 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
     # killed mid-call leaves a lease that runs out, so the redelivered task can send.
     try:
         if not cache.add(key, "sending", timeout=_claim_lease()):
-            if cache.get(key) == "sent":
-                return
+            if cache.get(key) == "sent" or not _still_queued(delivery_id):
+                return  # sent (the record says so if the claim store could not)
             wait = cache.ttl(key) if hasattr(cache, "ttl") else None
             raise ClaimHeld(float(wait) + 1 if wait else float(_claim_lease()))
     except RedisError as exc:
         raise TransientChannelError("claim store unavailable") from exc
-    Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
+    delivery = _attempt_counted(delivery_id)
+    if delivery is None:  # sent or given up since the check above, by a copy of this task
+        _claim_release(key)
+        return
     try:
         try:
             message_id = _send(delivery, sealed)
@@ -224,6 +231,28 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
     )
     _claim_mark_sent(key)
     logger.info("delivery %s sent by %s to %s", delivery_id, delivery.channel, delivery.recipient_masked)
+
+
+def _still_queued(delivery_id: str) -> bool:
+    return Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).exists()
+
+
+def _attempt_counted(delivery_id: str) -> Delivery | None:
+    """Count one attempt of a still queued delivery and return it (its channel and masked
+    recipient), in one statement; None if it is no longer queued."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    fields = [field for field in Delivery._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    pk = Delivery._meta.pk.get_db_prep_value(uuid.UUID(delivery_id), connection)
+    now = Delivery._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET attempts = attempts + 1, updated_at = %s "  # noqa: S608 - names from the model
+            f"WHERE id = %s AND status = %s RETURNING {columns}",
+            [now, pk, DeliveryStatus.QUEUED.value],
+        )
+        row = cursor.fetchone()
+    return Delivery.from_db(connection.alias, [field.attname for field in fields], row) if row else None
 
 
 def _claim_release(key: str) -> None:

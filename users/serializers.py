@@ -174,6 +174,23 @@ class ProfileInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def profile_body(user) -> dict[str, Any]:
+    """ProfileOutput's representation of ``user``, built directly: a serializer instance deep-copies
+    its fields on every request, and the profile is on the hot path of every session (GET /me/).
+    ProfileOutput stays what the schema documents; a test keeps the two equal."""
+    return {
+        "id": str(user.id),
+        "username": user.username,
+        "first_name": user.first_name,
+        "bio": user.bio,
+        "gender": user.gender,
+        "email": user.email,
+        "phone_number": user.phone_number,
+        "auth_type": user.auth_type,
+        "auth_status": user.auth_status,
+    }
+
+
 class ProfileOutput(serializers.Serializer):
     id = serializers.UUIDField()
     username = serializers.CharField(allow_null=True)

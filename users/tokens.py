@@ -30,7 +30,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from users.decoys import Decoy, flow_account, signup_account
-from users.models import AuthStatus, User
+from users.models import User
+from users.session_store import live_session_user
 
 STAGE_NEW = "new"
 STAGE_VERIFIED = "verified"
@@ -130,14 +131,9 @@ class AccessTokenAuthentication(JWTAuthentication):
         session_id = validated_token.session_id
         if session_id is None:
             raise InvalidToken("Token has no session.")
-        user = User.objects.filter(
-            pk=validated_token[jwt_settings.USER_ID_CLAIM],
-            sessions__id=session_id,
-            sessions__ended_at__isnull=True,
-            sessions__expires_at__gt=timezone.now(),
-            auth_status=AuthStatus.DONE,
-        ).first()
-        if user is None or not user.is_active:
+        user_id = uuid.UUID(validated_token[jwt_settings.USER_ID_CLAIM])
+        user = live_session_user(user_id=user_id, session_id=session_id, now=timezone.now())
+        if user is None:
             raise InvalidToken("Token is invalid or expired.")
         return user
 

@@ -165,7 +165,6 @@ RATE_LIMITS = {
     "verify_ip": "30/10m",  # code guesses of every flow from one client address (each code also dies after 5)
     "login_ip": "30/m",  # login attempts from one client address
     "login_account_failures": "10/15m",  # failed logins for one name from one address; slows, never locks
-    "refresh_ip": "60/m",  # token refreshes from one client address
     "profile_account": "30/h",  # profile changes of one account (bounds old-password guessing)
     "admin_login_ip": "10/15m",  # admin log-in attempts from one client address
     "password_reset_ip": "10/h",  # password-reset requests from one client address
@@ -319,9 +318,16 @@ DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=2
 # it (174 s by default; another interval if a worker died while holding the lock), or as soon as a
 # worker starts if none was running then. That bound stays below VERIFICATION_CODE_TTL, with
 # which its code was sealed at sign-up, so the code still works when it arrives.
+# Celery's Django fix-up closes the worker's database connection before and after every task
+# unless told to reuse it: a new PostgreSQL connection per delivery would cost more than the
+# delivery's own queries. Reused across tasks (closed, and opened again, every twice this many).
+CELERY_DB_REUSE_MAX = 500
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each worker process holds up to 4 deliveries ahead, so that it never idles while the next one is
+# fetched; a whole worker killed gives them back after the visibility timeout, like the one it was
+# sending.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 _unacked_restore_interval = env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=5)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int(
@@ -337,9 +343,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a web request gives up fast when the broker is down: the API answers 503.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-# Task events for Flower come from the worker (received, started, succeeded...). The web process
-# sends none: a "task-sent" event would be a second broker round trip on every sign-up.
-CELERY_WORKER_SEND_TASK_EVENTS = True
+# Task events (received, started, succeeded...) are for Flower: the workers of the stack send them
+# (`-E` in `make worker` and docker-compose.yml), and Flower turns them on every 5 s on any worker it
+# watches; a worker started without -E and without Flower spends no broker round trips on them.
+# The web process sends none: a "task-sent" event would be a second broker round trip on every
+# sign-up.
+CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_SEND_SENT_EVENT = False
 CELERY_BEAT_SCHEDULE = {
     "prune-sessions": {

@@ -24,7 +24,6 @@ RULES = (
     "verify_ip",
     "login_ip",
     "login_account_failures",
-    "refresh_ip",
     "profile_account",
     "admin_login_ip",
     "password_reset_ip",
@@ -381,18 +380,6 @@ def test_resend_cap_counts_per_account_not_per_token(api, rates, settings):
 
     assert statuses == [200, 200]
     assert_rate_limited(api.bearer(tokens[2]).get("/user/new-verify/"), window=3600)
-
-
-def test_refresh_ip_allows_its_number_then_answers_429(api, rates, user):
-    rates(refresh_ip="2/h")
-    refresh = login(api, "jane").json()["refresh"]
-
-    first = api.post("/user/login-refresh/", {"refresh": refresh})
-    second = api.post("/user/login-refresh/", {"refresh": first.json()["refresh"]})
-    limited = api.post("/user/login-refresh/", {"refresh": second.json()["refresh"]})
-
-    assert [first.status_code, second.status_code] == [200, 200]
-    assert_rate_limited(limited, window=3600)
 
 
 def test_a_rule_set_to_empty_is_off(api, rates):

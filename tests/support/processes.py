@@ -199,6 +199,7 @@ class CeleryWorker:
             "--without-gossip",
             "-l",
             "INFO",
+            "-E",  # task events, as `make worker` sends them (Flower reads them)
         ]
         process = Process(name, argv, self.env, self.log_dir).start()
         self.runs.append(process)

@@ -16,6 +16,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import cached_property
 
 from aiosmtpd.controller import Controller
 
@@ -32,12 +33,17 @@ _REPLIES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Received:
     mail_from: str
     rcpt_tos: list[str]
-    message: EmailMessage  # parsed with the modern e-mail API (get_body, get_content)
     raw: bytes
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        """Parsed with the modern e-mail API (get_body, get_content), when first read: parsing
+        every message as it arrives would make the sink, not the sender, the bottleneck."""
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
 
 
 class RecordingHandler:
@@ -60,8 +66,7 @@ class RecordingHandler:
                 self.refused.append(code)
                 return _REPLIES.get(code, f"{code} Scripted failure")
             raw = envelope.original_content or envelope.content
-            message = email.message_from_bytes(raw, policy=email.policy.default)
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, raw))
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw))
         return "250 2.0.0 Message accepted for delivery"
 
 

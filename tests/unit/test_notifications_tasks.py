@@ -103,7 +103,7 @@ def test_delivery_tasks_are_acknowledged_late_and_keep_no_result():
     assert deliver.ignore_result is True
     assert settings.CELERY_TASK_ACKS_LATE is True
     assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True  # a lost worker's task goes back
-    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 4  # held ahead: given back like the rest
     assert settings.CELERY_RESULT_BACKEND is None
     assert app.conf.result_backend is None
 
@@ -133,8 +133,9 @@ def test_every_worker_scans_for_tasks_of_dead_workers_every_restore_interval():
     assert app.conf.broker_transport_options == options
 
 
-def test_workers_send_task_events_for_flower_and_the_web_sends_none():
-    assert app.conf.worker_send_task_events is True
+def test_task_events_are_for_flower_and_the_web_sends_none():
+    # Off unless asked for: the stack's workers run with -E, and Flower enables them on any worker.
+    assert app.conf.worker_send_task_events is False
     # A "task-sent" event would be a second broker round trip on every sign-up.
     assert app.conf.task_send_sent_event is False
 

@@ -66,7 +66,7 @@ def defaults() -> dict:
 def test_readme_documents_every_rate_limit_rule():
     documented = readme_rate_limits()
 
-    assert len(documented) == 20, documented
+    assert len(documented) == 19, documented
     assert documented["signup_ip"] == "20/h"
 
 

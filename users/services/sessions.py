@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, Q
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import status
@@ -27,6 +27,7 @@ from project.batches import BATCH_SIZE, delete_in_batches
 from project.exceptions import ApplicationError
 from users.models import Session, SessionEnd, User
 from users.ratelimits import client_ip
+from users.session_store import session_end_by_live_caller, session_rotate
 from users.tokens import AccessToken, RefreshToken, token_pair
 
 logger = logging.getLogger(__name__)
@@ -101,16 +102,11 @@ def session_refresh(*, refresh: str) -> dict[str, str]:
     deactivated account's sessions are ended (User.save), so the user row need not be read."""
     token = _refresh_token(refresh)
     now = timezone.now()
-    rotated = Session.objects.filter(
-        id=token.session_id,
-        user_id=token[jwt_settings.USER_ID_CLAIM],
+    rotated = session_rotate(
+        session_id=token.session_id,
+        user_id=uuid.UUID(token[jwt_settings.USER_ID_CLAIM]),
         generation=token.generation,
-        ended_at__isnull=True,
-        expires_at__gt=now,
-    ).update(
-        generation=F("generation") + 1,
-        rotated_at=now,
-        last_used_at=now,
+        now=now,
         expires_at=now + jwt_settings.REFRESH_TOKEN_LIFETIME,
     )
     if not rotated:
@@ -147,15 +143,13 @@ def session_logout(*, access: AccessToken, refresh: str) -> None:
             fields={"refresh": ["The refresh token does not belong to you."]},
         )
     now = timezone.now()
-    caller_live = Session.objects.filter(
-        id=access.session_id, user_id=user_id, ended_at__isnull=True, expires_at__gt=now, user__is_active=True
-    )
-    ended = (
-        Session.objects.filter(id=token.session_id, user_id=user_id, ended_at__isnull=True)
-        .filter(Exists(caller_live))
-        .update(ended_at=now, end_reason=SessionEnd.LOGOUT)
+    ended = session_end_by_live_caller(
+        session_id=token.session_id, caller_session_id=access.session_id, user_id=uuid.UUID(user_id), now=now
     )
     if not ended:
+        caller_live = Session.objects.filter(
+            id=access.session_id, user_id=user_id, ended_at__isnull=True, expires_at__gt=now, user__is_active=True
+        )
         if not caller_live.exists():
             raise InvalidToken("Token is invalid or expired.")  # the access token's session is over
         raise ApplicationError(

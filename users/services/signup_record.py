@@ -7,9 +7,11 @@ the account is finished (users/decoys.py), and the delivery record, chained with
 CTEs. Elsewhere (SQLite, for the embedded default) the same writes are made one by one.
 """
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -18,7 +20,7 @@ from notifications.models import Delivery
 from project.masking import mask_recipient
 from users.decoys import Subject, signup_subject
 from users.identifiers import Identifier
-from users.models import AuthStatus, SignupDecoy, User
+from users.models import AuthStatus, AuthType, SignupDecoy, User
 
 PURPOSE_SIGNUP = "signup"
 PURPOSE_SIGNUP_NOTICE = "signup_notice"
@@ -91,6 +93,17 @@ def _signup_record_step_by_step(identifier: Identifier, draft: DeliveryDraft | N
     return SignupRecord(subject, draft)
 
 
+@dataclass(frozen=True)
+class _Statement:
+    """The sign-up statement for one kind of identifier, with or without a delivery record: its
+    SQL, and where each value goes among its parameters (the rest are the columns' defaults,
+    prepared once)."""
+
+    sql: str
+    params: list  # the prepared defaults, with None where a request's own value goes
+    slots: dict[str, int]  # request value name -> position in params
+
+
 def _row(instance: Model) -> tuple[list[str], list]:
     """The quoted columns and database values of a new row for ``instance``, as save() would write
     them (defaults and auto_now_add filled in)."""
@@ -100,38 +113,77 @@ def _row(instance: Model) -> tuple[list[str], list]:
     return columns, values
 
 
-def _signup_record_in_one_statement(identifier: Identifier, draft: DeliveryDraft | None) -> SignupRecord:
+# The columns each request fills itself; every other column takes its model default.
+_USER_VALUES = ("id", "password", "date_joined", "email", "phone_number", "auth_type")
+_DECOY_VALUES = ("id", "identifier_kind", "identifier", "renewed_at")
+_DELIVERY_VALUES = ("id", "channel", "recipient_masked", "created_at", "updated_at")
+_statements: dict[tuple[str, bool], _Statement] = {}
+
+
+def _statement(kind: str, with_delivery: bool) -> _Statement:
+    if (kind, with_delivery) not in _statements:
+        _statements[kind, with_delivery] = _statement_built(kind, with_delivery)
+    return _statements[kind, with_delivery]
+
+
+def _statement_built(kind: str, with_delivery: bool) -> _Statement:
     quote = connection.ops.quote_name
+    is_email = kind == AuthType.EMAIL
     user_table, decoy_table = quote(User._meta.db_table), quote(SignupDecoy._meta.db_table)
-    identifier_column = quote(User._meta.get_field("email" if identifier.is_email else "phone_number").column)
-    user_columns, user_values = _row(_new_account(identifier))
-    decoy_columns, decoy_values = _row(
-        SignupDecoy(owner_id=uuid.uuid4(), identifier_kind=identifier.kind, identifier=identifier.value)
+    identifier_column = quote(User._meta.get_field("email" if is_email else "phone_number").column)
+    params, slots = [], {}
+
+    def placeholders(model: type[Model], instance: Model, own: tuple[str, ...], prefix: str, skip=()) -> list[str]:
+        """``%s`` for each column of ``instance``'s row but ``skip`` (given as SQL instead), taking
+        the prepared default as the parameter, or leaving a slot for the request's own value."""
+        columns, values = _row(instance)
+        sql = []
+        for field, _column, value in zip(model._meta.concrete_fields, columns, values, strict=True):
+            if field.attname in skip:
+                sql.append(skip[field.attname])
+                continue
+            if field.attname in own:
+                slots[f"{prefix}{field.attname}"] = len(params)
+            params.append(value)
+            sql.append("%s")
+        return columns, sql
+
+    user_columns, user_values = placeholders(
+        User, User(auth_type=kind, auth_status=AuthStatus.NEW), _USER_VALUES, "user_"
     )
-    owner = quote(SignupDecoy._meta.get_field("owner").column)
-    decoy_select = ", ".join(f"{quote('id')} AS {owner}" if c == owner else "%s" for c in decoy_columns)
-    decoy_params = [v for c, v in zip(decoy_columns, decoy_values, strict=True) if c != owner]
-    delivery_sql, delivery_params = "", []
-    if draft is not None:
-        columns, values = _row(_delivery(draft, Subject(uuid.uuid4(), decoy=False)))
-        computed = {quote("subject"): "subject.id", quote("purpose"): "subject.purpose"}
-        select = ", ".join(computed.get(c, "%s") for c in columns)
-        delivery_params = [v for c, v in zip(columns, values, strict=True) if c not in computed]
+    params.append(AuthStatus.DONE.value)
+    decoy_columns, decoy_values = placeholders(
+        SignupDecoy,
+        SignupDecoy(owner_id=uuid.uuid4(), identifier_kind=kind, identifier=""),
+        _DECOY_VALUES,
+        "decoy_",
+        skip={"owner_id": quote("id")},
+    )
+    params.extend([AuthStatus.DONE.value] * 3 + [PURPOSE_SIGNUP_NOTICE, PURPOSE_SIGNUP])
+    delivery_sql = ""
+    if with_delivery:
+        delivery = Delivery(id=uuid.uuid4(), subject=uuid.uuid4(), channel="email", recipient_masked="", purpose="")
+        columns, values = placeholders(
+            Delivery,
+            delivery,
+            _DELIVERY_VALUES,
+            "delivery_",
+            skip={"subject": "subject.id", "purpose": "subject.purpose"},
+        )
         delivery_sql = (
             f", delivery AS (INSERT INTO {quote(Delivery._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {select} FROM subject)"
+            f"SELECT {', '.join(values)} FROM subject)"
         )
-    status, done = quote("auth_status"), AuthStatus.DONE.value
-    renewed = quote("renewed_at")
-    # Names come from the models, values go as parameters.
+    status, date_joined, renewed = quote("auth_status"), quote("date_joined"), quote("renewed_at")
+    owner = quote(SignupDecoy._meta.get_field("owner").column)
     sql = (
-        f"WITH account AS ("  # noqa: S608
-        f"INSERT INTO {user_table} ({', '.join(user_columns)}) VALUES ({', '.join(['%s'] * len(user_columns))}) "
-        f"ON CONFLICT ({identifier_column}) DO UPDATE SET {quote('date_joined')} = CASE "
-        f"WHEN {user_table}.{status} = %s THEN {user_table}.{quote('date_joined')} "
-        f"ELSE EXCLUDED.{quote('date_joined')} END RETURNING {quote('id')}, {status}"
+        f"WITH account AS ("  # noqa: S608 - names come from the models, values go as parameters
+        f"INSERT INTO {user_table} ({', '.join(user_columns)}) VALUES ({', '.join(user_values)}) "
+        f"ON CONFLICT ({identifier_column}) DO UPDATE SET {date_joined} = CASE "
+        f"WHEN {user_table}.{status} = %s THEN {user_table}.{date_joined} "
+        f"ELSE EXCLUDED.{date_joined} END RETURNING {quote('id')}, {status}"
         f"), decoy AS ("
-        f"INSERT INTO {decoy_table} ({', '.join(decoy_columns)}) SELECT {decoy_select} FROM account "
+        f"INSERT INTO {decoy_table} ({', '.join(decoy_columns)}) SELECT {', '.join(decoy_values)} FROM account "
         f"WHERE {status} = %s ON CONFLICT ({owner}, {quote('identifier')}) "
         f"DO UPDATE SET {renewed} = EXCLUDED.{renewed} RETURNING {quote('id')}"
         f"), subject AS ("
@@ -140,18 +192,38 @@ def _signup_record_in_one_statement(identifier: Identifier, draft: DeliveryDraft
         f"CASE WHEN (SELECT {status} FROM account) = %s THEN %s ELSE %s END AS purpose"
         f"){delivery_sql} SELECT id, decoy FROM subject"
     )
-    params = [
-        *user_values,
-        done,
-        *decoy_params,
-        done,
-        done,
-        done,
-        PURPOSE_SIGNUP_NOTICE,
-        PURPOSE_SIGNUP,
-        *delivery_params,
-    ]
+    return _Statement(sql, params, slots)
+
+
+def _signup_record_in_one_statement(identifier: Identifier, draft: DeliveryDraft | None) -> SignupRecord:
+    statement = _statement(identifier.kind, draft is not None)
+    now = timezone.now()
+    params = list(statement.params)
+    slot = statement.slots
+    own = {
+        "user_id": uuid.uuid4(),
+        # An unusable password, as set_unusable_password() makes them ("!" and a random suffix).
+        "user_password": f"{UNUSABLE_PASSWORD_PREFIX}{secrets.token_urlsafe(30)}",
+        "user_date_joined": now,
+        "user_email": identifier.value if identifier.is_email else None,
+        "user_phone_number": None if identifier.is_email else identifier.value,
+        "user_auth_type": identifier.kind,
+        "decoy_id": uuid.uuid4(),
+        "decoy_identifier_kind": identifier.kind,
+        "decoy_identifier": identifier.value,
+        "decoy_renewed_at": now,
+    }
+    if draft is not None:
+        own.update(
+            delivery_id=draft.id,
+            delivery_channel=draft.channel,
+            delivery_recipient_masked=mask_recipient(draft.recipient)[:255],
+            delivery_created_at=now,
+            delivery_updated_at=now,
+        )
+    for name, value in own.items():
+        params[slot[name]] = value
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement.sql, params)
         subject_id, decoy = cursor.fetchone()
     return SignupRecord(Subject(subject_id, decoy=decoy), draft)

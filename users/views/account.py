@@ -15,6 +15,7 @@ from users.serializers import (
     DeleteAccountInput,
     ProfileInput,
     ProfileOutput,
+    profile_body,
 )
 from users.services.deletion import account_delete
 from users.services.profile import identifier_change_confirm, identifier_change_request, profile_change
@@ -29,7 +30,7 @@ class MeView(APIView):
         summary="The logged-in user's profile (access token)",
     )
     def get(self, request: Request) -> Response:
-        return Response(ProfileOutput(request.user).data)
+        return Response(profile_body(request.user))
 
     @extend_schema(
         request=ProfileInput,
@@ -40,7 +41,7 @@ class MeView(APIView):
         ratelimit_hit(request, "profile_account", str(request.user.id))
         data = ProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(ProfileOutput(profile_change(user=request.user, **data.validated_data)).data)
+        return Response(profile_body(profile_change(user=request.user, **data.validated_data)))
 
     @extend_schema(
         request=DeleteAccountInput,
@@ -86,4 +87,4 @@ class ChangeIdentifierConfirmView(APIView):
         ratelimit_hit(request, "change_identifier_account", str(request.user.id))
         data = CodeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(ProfileOutput(identifier_change_confirm(user=request.user, **data.validated_data)).data)
+        return Response(profile_body(identifier_change_confirm(user=request.user, **data.validated_data)))

@@ -21,6 +21,7 @@ from users.serializers import (
     SignupOutput,
     VerifyInput,
     VerifyOutput,
+    profile_body,
 )
 from users.services.profile import profile_change, profile_complete
 from users.services.signup import signup_resend, signup_start, signup_verify
@@ -52,7 +53,8 @@ class SignupView(APIView):
         hits = [client_hit(request, "signup_ip"), Hit("signup_identifier", identifier.value)]
         client = SmsClient.of(request, challenge=data.validated_data.get("challenge", ""))
         result = signup_start(identifier=identifier, client=client, hits=hits)
-        return Response(SignupOutput(result).data, status=status.HTTP_201_CREATED)
+        body = {"access": result.access, "auth_type": result.auth_type, "auth_status": result.auth_status}
+        return Response(body, status=status.HTTP_201_CREATED)  # SignupOutput, built directly
 
 
 class VerifyView(APIView):
@@ -69,7 +71,7 @@ class VerifyView(APIView):
         data.is_valid(raise_exception=True)
         hits = [client_hit(request, "verify_ip")]
         access = signup_verify(token=request.auth, code=data.validated_data["code"], hits=hits)
-        return Response(VerifyOutput({"auth_status": AuthStatus.CODE_VERIFIED, "access": access}).data)
+        return Response({"auth_status": AuthStatus.CODE_VERIFIED, "access": access})  # VerifyOutput
 
 
 class NewVerifyView(APIView):
@@ -126,4 +128,4 @@ class ChangeUserInfoView(APIView):
             user = profile_complete(user=request.user, signup_token=request.auth, **data.validated_data)
         else:
             user = profile_change(user=request.user, **data.validated_data)
-        return Response(ProfileOutput(user).data)
+        return Response(profile_body(user))
