@@ -509,7 +509,8 @@ def main() -> int:
         "--profile",
         default="",
         metavar="LABEL",
-        help="also record py-spy flame graphs of sign-up and refresh into docs/profiles/<line>-LABEL.svg",
+        help="also record py-spy flame graphs of sign-up and refresh into docs/profiles/<line>-LABEL.svg "
+        "(sampling costs those lines some throughput: take the table from a run without it)",
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -535,6 +536,9 @@ def main() -> int:
     seeds = seed(SINGLE_USE)
     # Settle the tables now, so that autovacuum does not start on them in the middle of a line.
     subprocess.run(["vacuumdb", "--analyze", "--quiet", BENCH_DATABASE], check=True)
+    # And write the seeding's WAL out now: a checkpoint running through the lines would slow every
+    # commit of the ones that write.
+    subprocess.run(["psql", "--quiet", "--dbname", BENCH_DATABASE, "--command", "CHECKPOINT"], check=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     floor_env = {"PATH": env["PATH"], "HOME": env.get("HOME", "/tmp")}
