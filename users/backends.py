@@ -17,6 +17,15 @@ from users.models import AuthStatus, User
 _dummy_hash: str | None = None
 
 
+def dummy_hash() -> str:
+    """The hash an unknown login name is checked against, made with the current hasher on first
+    use. The WSGI entry point makes it at start-up, so that no request pays for it: the first
+    unknown name a process sees then costs one hash, like every later one."""
+    global _dummy_hash
+    _dummy_hash = _dummy_hash or make_password("not the password")
+    return _dummy_hash
+
+
 def login_candidate(name: LoginName) -> User | None:
     """The one account a login name designates (usernames can be neither an e-mail address nor a
     phone number, so the three never shadow each other). A username is looked up by its key, so a
@@ -29,13 +38,11 @@ class LoginNameBackend(ModelBackend):
     def authenticate(
         self, request: HttpRequest | None, user_input: str | None = None, password: str | None = None, **kwargs
     ) -> User | None:
-        global _dummy_hash
         if user_input is None or password is None:
             return None
         user = login_candidate(login_name(user_input))
         if user is None:
-            _dummy_hash = _dummy_hash or make_password("not the password")
-            check_password(password, _dummy_hash)
+            check_password(password, dummy_hash())
             return None
         if not check_password(password, user.password):  # no setter: no rehash, no second hash
             return None

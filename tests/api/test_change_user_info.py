@@ -89,9 +89,7 @@ def test_change_user_info_before_verify_is_forbidden(signup, change_info):
     assert user.auth_status == AuthStatus.NEW
 
 
-def test_the_sign_up_token_of_the_attempt_that_verified_completes_the_profile(
-    signup, verify, email_code, change_info
-):
+def test_the_sign_up_token_of_the_attempt_that_verified_completes_the_profile(signup, verify, email_code, change_info):
     new_token = signup()
     assert verify(new_token, email_code()).status_code == 200
 

@@ -89,6 +89,35 @@ def test_login_costs_one_hash_and_leaves_an_old_hash_for_the_next_password_chang
     assert hashes == []
 
 
+def test_the_wsgi_entry_point_makes_the_dummy_hash_before_any_request(monkeypatch):
+    import importlib
+
+    import project.wsgi
+    from users import backends
+
+    monkeypatch.setattr(backends, "_dummy_hash", None)
+    importlib.reload(project.wsgi)
+    assert backends._dummy_hash is not None
+
+
+@pytest.mark.parametrize(
+    ("user_input", "password", "status"),
+    [("jane", PASSWORD, 200), ("jane", "wrong-pass-phrase-9", 401), ("nobody", PASSWORD, 401), (EMAIL, PASSWORD, 200)],
+    ids=["right password", "wrong password", "unknown user", "by e-mail"],
+)
+def test_every_login_outcome_costs_exactly_one_hash(api, user, counting_hasher, user_input, password, status):
+    # Login = one hash, whatever the outcome: an unknown user pays the same single (dummy) hash as
+    # a wrong password, and a right one is not hashed again. The dummy hash is made before any
+    # request, as the WSGI entry point does.
+    from users.backends import dummy_hash
+
+    dummy_hash()
+    counting_hasher.seen.clear()
+
+    assert login(api, user_input, password).status_code == status
+    assert counting_hasher.seen == [len(password)]
+
+
 # --- maximum length --------------------------------------------------------------------------
 
 

@@ -204,9 +204,7 @@ def code_confirm(
     consume it if right (issued with this ``binding``; ``consume=False``: leave that to
     :func:`code_use`); raise the matching error otherwise. A decoy never confirms, even on a lucky
     guess."""
-    result = code_check(
-        purpose=purpose, subject=str(subject), code=code, binding=binding, consume=consume, hits=hits
-    )
+    result = code_check(purpose=purpose, subject=str(subject), code=code, binding=binding, consume=consume, hits=hits)
     if result is CheckResult.OK and decoy:
         result = CheckResult.WRONG
     if result is CheckResult.WRONG:
