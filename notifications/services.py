@@ -34,6 +34,7 @@ from notifications.models import Channel, Delivery, DeliveryStatus
 from project import sealing
 from project.batches import delete_in_batches
 from project.exceptions import ServiceUnavailable
+from project.logs import log_subject
 from project.masking import mask_recipient
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def delivery_enqueue(
     # Outside a transaction (the API's case) this publishes at once, so a broker outage reaches
     # the caller as ServiceUnavailable; inside one, after commit.
     transaction.on_commit(lambda: delivery_publish(delivery_id, sealed))
+    log_subject(delivery.recipient_masked)
     logger.info("delivery %s queued: %s to %s", delivery_id, channel, delivery.recipient_masked)
     return delivery
 
@@ -207,6 +209,7 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
     if delivery is None:  # sent or given up since the check above, by a copy of this task
         _claim_release(key)
         return
+    log_subject(delivery.recipient_masked)
     try:
         try:
             message_id = _send(delivery, sealed)

@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from project.logs import logging_config
 from project.settings.keys import signing_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -47,7 +48,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that every error answer, Django's own included, has the one JSON error shape.
+    # Outermost: every answer, error answers included, carries the request's X-Request-ID.
+    "project.logs.RequestIdMiddleware",
+    # Next, so that every error answer, Django's own included, has the one JSON error shape.
     "project.middleware.ErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the pages' CSS and JS under gunicorn too (compressed, cache-busted after collectstatic).
@@ -406,14 +409,6 @@ USE_TZ = True
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},  # SQL parameters could hold personal data
-        "twilio": {"level": "WARNING"},  # logs request bodies (codes, numbers) at INFO
-    },
-}
+# plain: "time LEVEL logger [request id] message"; json: one object a line (project/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)

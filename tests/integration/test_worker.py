@@ -39,7 +39,7 @@ class Client:
         self.session = requests.Session()
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**kwargs.pop("headers", {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         return self.session.request(method, f"{self.base_url}{path}", headers=headers, timeout=10, **kwargs)
 
     def signup(self, identifier: str) -> str:
@@ -258,3 +258,32 @@ def test_a_task_of_a_killed_worker_comes_back_within_the_visibility_timeout_and_
     assert fake_twilio.answers == ["stall", "201"]
     assert len(fake_twilio.messages) == 1
     assert_not_logged(logs(), code=CODE)
+
+
+def test_the_request_id_of_a_sign_up_is_on_the_workers_json_lines_for_its_delivery(
+    client, worker_env, worker_broker, smtp_server, next_codes, tmp_path
+):
+    from tests.support.processes import CeleryWorker
+
+    worker = CeleryWorker({**worker_env, "LOG_FORMAT": "json"}, tmp_path)
+    try:
+        worker.start()
+        next_codes(CODE)
+        response = client.call(
+            "POST", "/user/signup/", json={"email_phone_number": EMAIL}, headers={"X-Request-ID": "edge-42"}
+        )
+        assert response.status_code == 201, response.text
+        assert response.headers["X-Request-ID"] == "edge-42"
+        smtp_server.wait_for_messages(1)
+        wait_until(lambda: '"delivery ' in worker.output and " sent by " in worker.output, 10, "the sent line")
+    finally:
+        worker.kill()
+
+    lines = [json.loads(line) for line in worker.output.splitlines() if line.startswith("{")]
+    assert lines, worker.output
+    mine = [line for line in lines if line["request_id"] == "edge-42"]
+    sent = [line for line in mine if " sent by email to " in line["message"]]
+    assert sent, worker.output
+    assert sent[0]["subject"] == "j***@example.com"
+    assert {line["request_id"] for line in lines} <= {"edge-42", "-"}
+    assert_not_logged(worker.output, code=CODE, address=EMAIL)

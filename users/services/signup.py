@@ -28,6 +28,7 @@ from notifications.services import (
     delivery_sealed,
 )
 from project.batches import delete_in_batches
+from project.logs import log_subject
 from project.masking import mask_recipient
 from users.codes import code_revoke
 from users.decoys import Decoy, decoys_remove_older_than, is_decoy
@@ -117,7 +118,9 @@ def signup_start(*, identifier: Identifier, client: SmsClient, hits: Sequence[Hi
         if issued.code is not None:  # the code cannot be sent: forget it and its cooldown, so a retry works
             code_revoke(purpose=PURPOSE_SIGNUP, subject=code_key)
         raise
-    logger.info("sign-up %s for %s", record.subject.id, mask_recipient(identifier.value))
+    masked = mask_recipient(identifier.value)
+    log_subject(masked)
+    logger.info("sign-up %s for %s", record.subject.id, masked)
     token = SignupToken.for_subject(record.subject.id, stage=STAGE_NEW, code_key=code_key)
     return SignupResult(str(token), identifier.kind, AuthStatus.NEW)
 
