@@ -6,7 +6,7 @@ token. A sealed value is opaque and tamper-evident; a different purpose gives a 
 import base64
 import hashlib
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 
@@ -14,9 +14,18 @@ class Unsealable(ValueError):
     """The value was not sealed with this purpose and key, or was tampered with."""
 
 
-def _fernet(purpose: str) -> Fernet:
-    digest = hashlib.sha256(f"{purpose}:{settings.SECRET_KEY}".encode()).digest()
+def _key(purpose: str, secret: str) -> Fernet:
+    digest = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _fernet(purpose: str) -> Fernet | MultiFernet:
+    """Seals with SECRET_KEY; opens what SECRET_KEY or one of SECRET_KEY_FALLBACKS sealed, so that a
+    delivery queued before a key rotation is still sent after it."""
+    current = _key(purpose, settings.SECRET_KEY)
+    if not settings.SECRET_KEY_FALLBACKS:
+        return current
+    return MultiFernet([current, *(_key(purpose, old) for old in settings.SECRET_KEY_FALLBACKS)])
 
 
 def seal(data: bytes, *, purpose: str) -> str:

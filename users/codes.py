@@ -49,9 +49,23 @@ def _cooldown_key(purpose: str, subject: str) -> str:
     return f"code-cooldown:{purpose}:{subject}"
 
 
-def _digest(purpose: str, subject: str, code: str, binding: str = "") -> str:
+def _digest(purpose: str, subject: str, code: str, binding: str = "", secret: str | None = None) -> str:
     message = f"{purpose}:{subject}:{code}" + (f":{binding}" if binding else "")
-    return salted_hmac("users.codes", message, algorithm="sha256").hexdigest()
+    return salted_hmac("users.codes", message, secret=secret, algorithm="sha256").hexdigest()
+
+
+def _candidates(purpose: str, subject: str, code: str, binding: str) -> list[str]:
+    """The digests a right code can have: with SECRET_KEY, then with each of SECRET_KEY_FALLBACKS
+    (a code issued just before a key rotation stays good for its ten minutes)."""
+    return [
+        _digest(purpose, subject, code, binding),
+        *(_digest(purpose, subject, code, binding, secret=old) for old in settings.SECRET_KEY_FALLBACKS),
+    ]
+
+
+def _matches(stored: str, candidates: list[str]) -> bool:
+    # Every candidate compared, in constant time each: the time does not tell which key matched.
+    return sum(hmac.compare_digest(stored, candidate) for candidate in candidates) > 0
 
 
 def _generate() -> str:
@@ -261,7 +275,7 @@ def code_check(
     checked). Single use, constant-time compare. The request's rate limits (``hits``) are counted
     in the same step as the attempt: LimitReached, and no attempt, when one refuses."""
     key = _code_key(purpose, subject)
-    candidate = _digest(purpose, subject, code, binding)
+    candidates = _candidates(purpose, subject, code, binding)
     try:
         store = _store()
         attempts, stored = store.attempt(key, windows=windows_of(hits))
@@ -269,7 +283,7 @@ def code_check(
             return CheckResult.MISSING
         if attempts > settings.VERIFICATION_MAX_ATTEMPTS:
             return CheckResult.EXHAUSTED
-        if not hmac.compare_digest(stored, candidate):
+        if not _matches(stored, candidates):
             return CheckResult.WRONG
         if not consume:
             return CheckResult.OK
@@ -282,9 +296,11 @@ def code_check(
 def code_consume(*, purpose: str, subject: str, code: str, binding: str = "") -> bool:
     """Use up a code that :func:`code_check` found right without consuming it; False if another
     request used it first."""
+    store = _store()
     try:
-        return _store().consume(
-            _code_key(purpose, subject), _cooldown_key(purpose, subject), _digest(purpose, subject, code, binding)
+        return any(
+            store.consume(_code_key(purpose, subject), _cooldown_key(purpose, subject), digest)
+            for digest in _candidates(purpose, subject, code, binding)
         )
     except RedisError as exc:
         raise ServiceUnavailable() from exc

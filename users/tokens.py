@@ -20,13 +20,16 @@ carries a malformed claim is refused like any other bad token (401 ``token_not_v
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import jwt
 from django.conf import settings
 from django.utils import timezone
 from rest_framework_simplejwt import tokens as jwt_tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from users.decoys import Decoy, flow_account, signup_account
@@ -71,9 +74,55 @@ def _claims_malformed(payload: dict[str, Any]) -> bool:
     return any(name in payload and not _is_uuid(payload[name]) for name in ("attempt", "sid"))
 
 
+class KeyRing:
+    """simplejwt's token backend over several keys: signs with JWT_SIGNING_KEY, verifies with it
+    and then with each of JWT_SIGNING_KEY_FALLBACKS, so that tokens signed before a rotation keep
+    working until they expire. Only a wrong signature moves on to the next key: an expired or
+    malformed token is refused as it is."""
+
+    def __init__(self, backends: tuple[TokenBackend, ...]) -> None:
+        self.backends = backends
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        return self.backends[0].encode(payload)
+
+    def decode(self, token: str, verify: bool = True) -> dict[str, Any]:
+        *older, last = self.backends
+        for backend in older:
+            try:
+                return backend.decode(token, verify=verify)
+            except TokenBackendError as exc:
+                if not isinstance(exc.__cause__, jwt.InvalidSignatureError):
+                    raise
+        return last.decode(token, verify=verify)
+
+    def get_leeway(self):
+        return self.backends[0].get_leeway()
+
+
+@lru_cache(maxsize=4)
+def _key_ring(keys: tuple[str, ...]) -> KeyRing:
+    return KeyRing(
+        tuple(
+            TokenBackend(
+                jwt_settings.ALGORITHM,
+                key,
+                audience=jwt_settings.AUDIENCE,
+                issuer=jwt_settings.ISSUER,
+                leeway=jwt_settings.LEEWAY,
+                json_encoder=jwt_settings.JSON_ENCODER,
+            )
+            for key in keys
+        )
+    )
+
+
 class ClaimsChecked:
     """Mixed into a simplejwt token class: its claims are checked for type before anything reads
-    them."""
+    them, and it is signed and verified through the key ring (the current key and the previous ones)."""
+
+    def get_token_backend(self) -> KeyRing:
+        return _key_ring((settings.SIMPLE_JWT["SIGNING_KEY"], *settings.JWT_SIGNING_KEY_FALLBACKS))
 
     def verify(self) -> None:
         if _claims_malformed(self.payload):

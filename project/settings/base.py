@@ -13,7 +13,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from project.logs import logging_config
-from project.settings.keys import signing_keys
+from project.settings.keys import checked_key, signing_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -245,6 +245,18 @@ SIMPLE_JWT = {
 # A rotated refresh token used again within this many seconds is refused without revoking the
 # user's other tokens (a retried or concurrent refresh); after it, reuse revokes them all.
 REFRESH_REUSE_GRACE_SECONDS = env.int("REFRESH_REUSE_GRACE_SECONDS", default=10)
+
+# Key rotation (README, "Rotating the keys"): the previous keys, still accepted for what was made
+# with them (code HMACs and sealed payloads: SECRET_KEY_FALLBACKS; tokens: JWT_SIGNING_KEY_FALLBACKS)
+# while everything new is made with the current key. Each is checked like the current keys.
+SECRET_KEY_FALLBACKS = [
+    checked_key("SECRET_KEY_FALLBACKS", key, source_root=BASE_DIR, skipped_file=LOCAL_KEYS_FILE)
+    for key in env.list("SECRET_KEY_FALLBACKS", default=[])
+]
+JWT_SIGNING_KEY_FALLBACKS = [
+    checked_key("JWT_SIGNING_KEY_FALLBACKS", key, source_root=BASE_DIR, skipped_file=LOCAL_KEYS_FILE)
+    for key in env.list("JWT_SIGNING_KEY_FALLBACKS", default=[])
+]
 
 
 def signing_keys_settled(*, generate: bool) -> str:

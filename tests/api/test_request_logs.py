@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from project.logs import ContextFilter, JsonFormatter, logging_config, request_id_from
+from project.logs import ContextFilter, JsonFormatter, logging_config, request_id, request_id_from, subject
 from tests.api.conftest import EMAIL, assert_error
 
 CODE = "480913"
@@ -16,7 +16,10 @@ CODE = "480913"
 
 @pytest.fixture
 def json_lines():
-    """Every line logged from here on, formatted as LOG_FORMAT=json formats it."""
+    """Every line logged from here on, formatted as LOG_FORMAT=json formats it (outside any request
+    or task: a service called directly by an earlier test may have named a subject)."""
+    request_id.set("")
+    subject.set("")
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())

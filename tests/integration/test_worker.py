@@ -287,3 +287,31 @@ def test_the_request_id_of_a_sign_up_is_on_the_workers_json_lines_for_its_delive
     assert sent[0]["subject"] == "j***@example.com"
     assert {line["request_id"] for line in lines} <= {"edge-42", "-"}
     assert_not_logged(worker.output, code=CODE, address=EMAIL)
+
+
+def test_a_delivery_queued_before_a_key_rotation_is_sent_after_it_and_its_code_verifies(
+    client, celery_worker, worker_env, worker_broker, smtp_server, next_codes, settings, tmp_path
+):
+    import secrets
+
+    from tests.support.processes import CeleryWorker
+
+    next_codes(CODE)
+    signup_token = client.signup(EMAIL)
+    wait_until(lambda: worker_broker.llen("notifications"), 5, "the task in the broker")
+
+    # The rotation: a new SECRET_KEY everywhere, the old one kept as a fallback.
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = secrets.token_urlsafe(48)
+    settings.SECRET_KEY_FALLBACKS = [old]
+    rotated = CeleryWorker({**worker_env, "SECRET_KEY": settings.SECRET_KEY, "SECRET_KEY_FALLBACKS": old}, tmp_path)
+    try:
+        rotated.start()
+        [received] = smtp_server.wait_for_messages(1)
+    finally:
+        rotated.kill()
+
+    assert received.rcpt_tos == [EMAIL]
+    assert CODE in received.message.get_body(("plain",)).get_content()
+    response = client.call("POST", "/user/verify/", signup_token, json={"code": CODE})
+    assert response.status_code == 200, response.text
