@@ -153,10 +153,6 @@ def _render(template: str, code: str | None, parts: tuple[str, ...] = (*_EMAIL_P
     return rendered
 
 
-def _claim_key(delivery_id: str) -> str:
-    return f"delivery-claim:{delivery_id}"
-
-
 def _claim_lease() -> int:
     """Seconds a claim holds while the provider is called.
 
@@ -169,62 +165,84 @@ def _claim_lease() -> int:
 
 
 def _send(delivery: Delivery, sealed: Sealed) -> str:
-    if delivery.channel == Channel.EMAIL:
-        rendered = _render(sealed.template, sealed.code, _EMAIL_PARTS)
-        return email_send(EmailMessage(sealed.recipient, rendered["subject"], rendered["text"], rendered["html"]))
-    return sms_sender().send(to=sealed.recipient, body=_render(sealed.template, sealed.code, _SMS_PARTS)["sms"])
+    """Render and send; the provider's message id. A send cut short by the task's soft time limit
+    is a transient failure like a timeout."""
+    try:
+        if delivery.channel == Channel.EMAIL:
+            rendered = _render(sealed.template, sealed.code, _EMAIL_PARTS)
+            return email_send(EmailMessage(sealed.recipient, rendered["subject"], rendered["text"], rendered["html"]))
+        return sms_sender().send(to=sealed.recipient, body=_render(sealed.template, sealed.code, _SMS_PARTS)["sms"])
+    except SoftTimeLimitExceeded as exc:
+        raise TransientChannelError("send exceeded the task's soft time limit") from exc
+
+
+class DeliveryClaim:
+    """The at-most-once guard of one delivery, in the cache: a lease while the provider is called,
+    then a permanent "sent" mark. A worker killed mid-call leaves a lease that runs out, so the
+    redelivered task can send; no copy of the task sends while another may still be sending."""
+
+    def __init__(self, delivery_id: str) -> None:
+        self.delivery_id = delivery_id
+        self.key = f"delivery-claim:{delivery_id}"
+
+    def acquire(self) -> bool:
+        """Take the lease: True if taken, False if the delivery was sent already (the mark says so,
+        or the record if the claim store could not). ClaimHeld while another attempt holds it;
+        TransientChannelError if the claim store cannot be reached."""
+        try:
+            if cache.add(self.key, "sending", timeout=_claim_lease()):
+                return True
+            if cache.get(self.key) == "sent" or not _still_queued(self.delivery_id):
+                return False
+            wait = cache.ttl(self.key) if hasattr(cache, "ttl") else None
+        except RedisError as exc:
+            raise TransientChannelError("claim store unavailable") from exc
+        raise ClaimHeld(float(wait) + 1 if wait else float(_claim_lease()))
+
+    def release(self) -> None:
+        """Give the lease back, so that a retry may send."""
+        try:
+            cache.delete(self.key)
+        except RedisError:
+            logger.warning("delivery claim %s not released; it expires with its lease", self.key)
+
+    def mark_sent(self) -> None:
+        """Never send again (sent, or refused for good)."""
+        try:
+            cache.set(self.key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
+        except RedisError:
+            logger.warning("delivery claim %s not marked sent; the delivery record is", self.key)
 
 
 def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
-    """Send one queued delivery at most once. Raises TransientChannelError when a retry may help.
-    The record is read once, as the attempt is counted (after the claim): a redelivered task finds
-    the claim marked sent, or else the record no longer queued, and does nothing."""
-    try:
-        sealed = unseal(sealed_payload)
-    except PermanentChannelError as exc:  # e.g. SECRET_KEY differs between web and worker
-        delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
+    """Send one queued delivery at most once: load, expiry guard, claim, send, record. Raises
+    TransientChannelError when a retry may help (the retry policy is the task's, with
+    :func:`delivery_retry_countdown`). The record is read once, as the attempt is counted (after
+    the claim): a redelivered task finds the claim marked sent, or else the record no longer
+    queued, and does nothing."""
+    sealed = _sendable(delivery_id, sealed_payload)
+    if sealed is None:
         return
-    if sealed.template is None:
-        # A decoy's message: queued like any other so that the request cost the same, never sent.
-        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(
-            status=DeliveryStatus.SUPPRESSED, updated_at=timezone.now()
-        )
+    claim = DeliveryClaim(delivery_id)
+    if not claim.acquire():
         return
-    if time.time() >= sealed.expires_at:
-        # A task redelivered after a lost worker can come back after the code died.
-        delivery_mark_failed(delivery_id=delivery_id, error="expired before it could be sent")
-        return
-    key = _claim_key(delivery_id)
-    # The claim is a lease while the provider is called, then a permanent "sent" mark: a worker
-    # killed mid-call leaves a lease that runs out, so the redelivered task can send.
-    try:
-        if not cache.add(key, "sending", timeout=_claim_lease()):
-            if cache.get(key) == "sent" or not _still_queued(delivery_id):
-                return  # sent (the record says so if the claim store could not)
-            wait = cache.ttl(key) if hasattr(cache, "ttl") else None
-            raise ClaimHeld(float(wait) + 1 if wait else float(_claim_lease()))
-    except RedisError as exc:
-        raise TransientChannelError("claim store unavailable") from exc
     delivery = _attempt_counted(delivery_id)
-    if delivery is None:  # sent or given up since the check above, by a copy of this task
-        _claim_release(key)
+    if delivery is None:  # sent or given up since the claim was taken, by a copy of this task
+        claim.release()
         return
     log_subject(delivery.recipient_masked)
     try:
-        try:
-            message_id = _send(delivery, sealed)
-        except SoftTimeLimitExceeded as exc:
-            raise TransientChannelError("send exceeded the task's soft time limit") from exc
+        message_id = _send(delivery, sealed)
     except TransientChannelError as exc:
-        _claim_release(key)
+        claim.release()
         Delivery.objects.filter(pk=delivery.pk).update(last_error=str(exc)[:255], updated_at=timezone.now())
         logger.warning("delivery %s attempt failed, may retry: %s", delivery_id, exc)
         raise
     except PermanentChannelError as exc:
         delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
-        _claim_mark_sent(key)
+        claim.mark_sent()
         return
-    # The record first: if the claim store fails now, the status check above still stops a resend.
+    # The record first: if the claim store fails now, the record still stops a resend.
     Delivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.SENT,
         provider_message_id=message_id[:64],
@@ -232,8 +250,29 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
         last_error="",
         updated_at=timezone.now(),
     )
-    _claim_mark_sent(key)
+    claim.mark_sent()
     logger.info("delivery %s sent by %s to %s", delivery_id, delivery.channel, delivery.recipient_masked)
+
+
+def _sendable(delivery_id: str, sealed_payload: str) -> Sealed | None:
+    """The delivery's sealed payload if there is something to send; otherwise the record is
+    settled here (unreadable or expired: failed; a decoy's: suppressed) and None."""
+    try:
+        sealed = unseal(sealed_payload)
+    except PermanentChannelError as exc:  # e.g. SECRET_KEY differs between web and worker
+        delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
+        return None
+    if sealed.template is None:
+        # A decoy's message: queued like any other so that the request cost the same, never sent.
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.SUPPRESSED, updated_at=timezone.now()
+        )
+        return None
+    if time.time() >= sealed.expires_at:
+        # A task redelivered after a lost worker can come back after the code died.
+        delivery_mark_failed(delivery_id=delivery_id, error="expired before it could be sent")
+        return None
+    return sealed
 
 
 def _still_queued(delivery_id: str) -> bool:
@@ -256,20 +295,6 @@ def _attempt_counted(delivery_id: str) -> Delivery | None:
         )
         row = cursor.fetchone()
     return Delivery.from_db(connection.alias, [field.attname for field in fields], row) if row else None
-
-
-def _claim_release(key: str) -> None:
-    try:
-        cache.delete(key)
-    except RedisError:
-        logger.warning("delivery claim %s not released; it expires with its lease", key)
-
-
-def _claim_mark_sent(key: str) -> None:
-    try:
-        cache.set(key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
-    except RedisError:
-        logger.warning("delivery claim %s not marked sent; the delivery record is", key)
 
 
 def delivery_mark_failed(*, delivery_id: str, error: str) -> None:

@@ -10,6 +10,8 @@ Django errors are translated here, so no view builds an error body itself.
 """
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -89,57 +91,86 @@ def _first_code(codes: Any) -> str:
     return codes if isinstance(codes, str) else "invalid"
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: every error raised inside an API view comes through here."""
-    headers: dict[str, str] = {}
-    if isinstance(exc, ApplicationError):
-        body = error_body(exc.message, exc.code, exc.fields)
-        status_code = exc.status
-        if exc.retry_after is not None:
-            headers["Retry-After"] = str(max(1, int(exc.retry_after)))
-    elif isinstance(exc, (InvalidToken, TokenError, JwtAuthenticationFailed)):
-        # Every refused token answers alike: expired, forged, revoked by a password change, of an
-        # inactive user or a malformed header. The reason is not the holder's business.
-        body = error_body("Token is invalid or expired.", "token_not_valid")
-        status_code = status.HTTP_401_UNAUTHORIZED
-        headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    elif isinstance(exc, exceptions.ValidationError):
-        fields = _validation_fields(exc.detail)
-        body = error_body("Invalid input.", "invalid", fields)
-        status_code = status.HTTP_400_BAD_REQUEST
-    elif isinstance(exc, exceptions.APIException):
-        status_code = exc.status_code
-        if isinstance(exc.detail, dict) and {"detail", "code"} <= exc.detail.keys():
-            # simplejwt packs its own message and code into the detail ({"detail": ..., "code": ...}).
-            code, detail = str(exc.detail["code"]), str(exc.detail["detail"])
-        else:
-            code = _first_code(exc.get_codes())
-            detail = exc.detail if isinstance(exc.detail, str) else " ".join(_flatten(exc.detail))
-        body = error_body(detail, code)
-        if isinstance(exc, exceptions.Throttled) and exc.wait:
-            headers["Retry-After"] = str(int(exc.wait))
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-    elif isinstance(exc, Http404):
-        body, status_code = error_body("Not found.", "not_found"), status.HTTP_404_NOT_FOUND
-    elif isinstance(exc, DjangoPermissionDenied):
-        body = error_body("You do not have permission to perform this action.", "permission_denied")
-        status_code = status.HTTP_403_FORBIDDEN
-    elif isinstance(exc, RequestDataTooBig):
-        body = error_body("The request body is too large.", "request_too_large")
-        status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    elif isinstance(exc, SuspiciousOperation):
-        body, status_code = error_body("Bad request.", "bad_request"), status.HTTP_400_BAD_REQUEST
-    elif isinstance(exc, _UNAVAILABLE):
-        # Redis, the broker or the database is unreachable: a clean 503, never a traceback.
-        logger.error("backing service unavailable: %s", type(exc).__name__)
-        body = error_body(ServiceUnavailable.message, ServiceUnavailable.code)
-        status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        headers["Retry-After"] = "5"
+@dataclass(frozen=True)
+class _Converted:
+    """An exception read as an error answer: its status, the body's parts and extra headers."""
+
+    status: int
+    detail: str
+    code: str
+    fields: dict[str, list[str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _from_application(exc: ApplicationError) -> _Converted:
+    retry = {} if exc.retry_after is None else {"Retry-After": str(max(1, int(exc.retry_after)))}
+    return _Converted(exc.status, exc.message, exc.code, exc.fields, retry)
+
+
+def _from_token(exc: Exception) -> _Converted:
+    # Every refused token answers alike: expired, forged, revoked by a password change, of an
+    # inactive user or a malformed header. The reason is not the holder's business.
+    return _Converted(
+        401, "Token is invalid or expired.", "token_not_valid", headers={"WWW-Authenticate": 'Bearer realm="api"'}
+    )
+
+
+def _from_validation(exc: exceptions.ValidationError) -> _Converted:
+    return _Converted(400, "Invalid input.", "invalid", _validation_fields(exc.detail))
+
+
+def _from_drf(exc: exceptions.APIException) -> _Converted:
+    if isinstance(exc.detail, dict) and {"detail", "code"} <= exc.detail.keys():
+        # simplejwt packs its own message and code into the detail ({"detail": ..., "code": ...}).
+        code, detail = str(exc.detail["code"]), str(exc.detail["detail"])
     else:
-        return None  # Unexpected: Django logs it and handler500 answers in the same shape.
-    set_rollback()
-    return Response(body, status=status_code, headers=headers)
+        code = _first_code(exc.get_codes())
+        detail = exc.detail if isinstance(exc.detail, str) else " ".join(_flatten(exc.detail))
+    headers = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait:
+        headers["Retry-After"] = str(int(exc.wait))
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    return _Converted(exc.status_code, detail, code, headers=headers)
+
+
+def _from_outage(exc: Exception) -> _Converted:
+    # Redis, the broker or the database is unreachable: a clean 503, never a traceback.
+    logger.error("backing service unavailable: %s", type(exc).__name__)
+    return _Converted(503, ServiceUnavailable.message, ServiceUnavailable.code, headers={"Retry-After": "5"})
+
+
+def _always(status_code: int) -> Callable[[Exception], _Converted]:
+    """The fixed answer of a status (the one Django's own handlers give, below)."""
+    return lambda exc: _Converted(status_code, *_STATUS_ERRORS[status_code])
+
+
+# What each kind of exception answers, first match wins (so the specific before the general:
+# simplejwt's token errors are DRF errors, RequestDataTooBig is a SuspiciousOperation).
+_CONVERSIONS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], Callable[[Any], _Converted]], ...] = (
+    (ApplicationError, _from_application),
+    ((InvalidToken, TokenError, JwtAuthenticationFailed), _from_token),
+    (exceptions.ValidationError, _from_validation),
+    (exceptions.APIException, _from_drf),
+    (Http404, _always(404)),
+    (DjangoPermissionDenied, _always(403)),
+    (RequestDataTooBig, _always(413)),
+    (SuspiciousOperation, _always(400)),
+    (_UNAVAILABLE, _from_outage),
+)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error raised inside an API view comes through here, and is
+    answered by the first conversion of its kind. Unexpected ones return None: Django logs them and
+    handler500 answers in the same shape."""
+    for kinds, convert in _CONVERSIONS:
+        if isinstance(exc, kinds):
+            converted = convert(exc)
+            set_rollback()
+            body = error_body(converted.detail, converted.code, converted.fields)
+            return Response(body, status=converted.status, headers=converted.headers)
+    return None
 
 
 # Django-level handlers, for errors that never reach a DRF view (unknown URL, crash, CSRF), and
