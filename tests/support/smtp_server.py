@@ -9,6 +9,7 @@ It can be told to refuse the next N messages with a given reply code, so tests s
     server.messages[-1].message.get_body(("html",)).get_content()
 """
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -54,12 +55,15 @@ class RecordingHandler:
         self.refused: list[int] = []  # reply codes given, in order
         self._failures: deque[int] = deque()
         self._lock = threading.Lock()
+        self.delay = 0.0  # seconds each message takes before it is accepted (a slow mail server)
 
     def fail_next(self, code: int, count: int = 1) -> None:
         with self._lock:
             self._failures.extend([code] * count)
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
             if self._failures:
                 code = self._failures.popleft()
