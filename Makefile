@@ -39,12 +39,21 @@ run: install
 test: install-dev browser
 	DJANGO_SETTINGS_MODULE=project.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The browser tests drive Debian's Chromium (Playwright never downloads one); root can install it.
+# Tools the suite drives, from Debian: Chromium for the browser tests (Playwright never downloads
+# one) and nginx for the scale recipe's proxy (never started as a service: the tests run their own
+# on 127.0.0.1). Root can install them.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/sbin/nginx ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq chromium; \
-	  else echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; fi; \
+	    apt-get update -qq; \
+	    [ -x /usr/bin/chromium ] || apt-get install -y -qq chromium; \
+	    if [ ! -x /usr/sbin/nginx ]; then \
+	      policy=""; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	        chmod +x /usr/sbin/policy-rc.d; policy=1; }; \
+	      apt-get install -y -qq --no-install-recommends nginx-light; \
+	      [ -z "$$policy" ] || rm -f /usr/sbin/policy-rc.d; \
+	    fi; \
+	  else echo "Chromium or nginx is missing: run 'sudo apt-get install chromium nginx-light' for the browser and scale tests"; fi; \
 	fi
 
 migrate: install
