@@ -31,7 +31,7 @@ from notifications.channels import (
     sms_sender,
 )
 from notifications.models import Channel, Delivery, DeliveryStatus
-from project import sealing
+from project import metrics, sealing
 from project.batches import delete_in_batches
 from project.exceptions import ServiceUnavailable
 from project.logs import log_subject
@@ -231,15 +231,18 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
         claim.release()
         return
     log_subject(delivery.recipient_masked)
+    metrics.DELIVERY_ATTEMPTS.labels(delivery.channel).inc()
     try:
-        message_id = _send(delivery, sealed)
+        with metrics.PROVIDER_SECONDS.labels(delivery.channel).time():
+            message_id = _send(delivery, sealed)
     except TransientChannelError as exc:
+        metrics.DELIVERIES.labels(delivery.channel, "retry").inc()
         claim.release()
         Delivery.objects.filter(pk=delivery.pk).update(last_error=str(exc)[:255], updated_at=timezone.now())
         logger.warning("delivery %s attempt failed, may retry: %s", delivery_id, exc)
         raise
     except PermanentChannelError as exc:
-        delivery_mark_failed(delivery_id=delivery_id, error=str(exc))
+        delivery_mark_failed(delivery_id=delivery_id, error=str(exc), channel=delivery.channel)
         claim.mark_sent()
         return
     # The record first: if the claim store fails now, the record still stops a resend.
@@ -251,6 +254,7 @@ def delivery_send(*, delivery_id: str, sealed_payload: str) -> None:
         updated_at=timezone.now(),
     )
     claim.mark_sent()
+    metrics.DELIVERIES.labels(delivery.channel, "sent").inc()
     logger.info("delivery %s sent by %s to %s", delivery_id, delivery.channel, delivery.recipient_masked)
 
 
@@ -267,6 +271,7 @@ def _sendable(delivery_id: str, sealed_payload: str) -> Sealed | None:
         Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(
             status=DeliveryStatus.SUPPRESSED, updated_at=timezone.now()
         )
+        metrics.DELIVERIES.labels("any", "suppressed").inc()
         return None
     if time.time() >= sealed.expires_at:
         # A task redelivered after a lost worker can come back after the code died.
@@ -297,10 +302,12 @@ def _attempt_counted(delivery_id: str) -> Delivery | None:
     return Delivery.from_db(connection.alias, [field.attname for field in fields], row) if row else None
 
 
-def delivery_mark_failed(*, delivery_id: str, error: str) -> None:
-    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(
+def delivery_mark_failed(*, delivery_id: str, error: str, channel: str = "any") -> None:
+    failed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.QUEUED).update(
         status=DeliveryStatus.FAILED, last_error=error[:255], updated_at=timezone.now()
     )
+    if failed:
+        metrics.DELIVERIES.labels(channel, "failed").inc()
     logger.error("delivery %s failed: %s", delivery_id, error)
 
 

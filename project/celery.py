@@ -4,7 +4,7 @@ import logging.config
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun, worker_init
 
 from project import logs
 
@@ -51,3 +51,25 @@ def _request_id_done(task=None, **kwargs) -> None:
         return
     logs.request_id.set("")
     logs.subject.set("")
+
+
+# --- metrics: the worker's own page, on an internal address ---------------------------------------
+
+
+@worker_init.connect
+def _metrics_page(**kwargs) -> None:
+    """With WORKER_METRICS_PORT, serve the worker's counts (deliveries, attempts, provider times)
+    for Prometheus. The pool's processes count, so their counts are gathered from
+    PROMETHEUS_MULTIPROC_DIR, which must then be set."""
+    from django.conf import settings
+    from prometheus_client import start_http_server
+
+    from project.metrics import registry
+
+    if not settings.WORKER_METRICS_PORT:
+        return
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        logging.getLogger(__name__).warning(
+            "WORKER_METRICS_PORT without PROMETHEUS_MULTIPROC_DIR: the pool's counts are not seen"
+        )
+    start_http_server(settings.WORKER_METRICS_PORT, addr=settings.WORKER_METRICS_ADDRESS, registry=registry())

@@ -103,6 +103,10 @@ class _Converted:
 
 
 def _from_application(exc: ApplicationError) -> _Converted:
+    if exc.status == status.HTTP_429_TOO_MANY_REQUESTS:
+        from project.metrics import RATE_LIMITED  # metrics answer in this module's shape
+
+        RATE_LIMITED.labels(getattr(exc, "rule", "cooldown")).inc()
     retry = {} if exc.retry_after is None else {"Retry-After": str(max(1, int(exc.retry_after)))}
     return _Converted(exc.status, exc.message, exc.code, exc.fields, retry)
 

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from project import docs, health
+from project.metrics import metrics_view
 from users.admin import admin_login
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", docs.SwaggerDocs.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", docs.RedocDocs.as_view(url_name="schema"), name="redoc"),

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from phonenumbers import PhoneNumberType
 
+from project import metrics
 from project.exceptions import ApplicationError
 from project.masking import mask_recipient
 from users.challenges import challenge_verify
@@ -113,8 +114,10 @@ def sms_guard_hits(*, number: str, client: SmsClient) -> list[Hit]:
     region = phonenumbers.region_code_for_number(parsed) or "ZZ"
     allowed = settings.SMS_ALLOWED_COUNTRIES
     if allowed and region not in allowed:
+        metrics.SMS_REFUSED.labels("country").inc()
         raise _refused()
     if phonenumbers.number_type(parsed) not in _SMS_LINE_TYPES:
+        metrics.SMS_REFUSED.labels("line_type").inc()
         raise _refused()
     if _challenge_due():
         _challenge_check(client)
@@ -129,6 +132,7 @@ def sms_refusal(reached: LimitReached, *, number: str, client: SmsClient) -> App
         return reached
     region = phonenumbers.region_code_for_number(phonenumbers.parse(number)) or "ZZ"
     _log_refusal(reached.rule, number, region, client)
+    metrics.SMS_REFUSED.labels(reached.rule).inc()
     return _refused()
 
 

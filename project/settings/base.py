@@ -253,6 +253,13 @@ SECRET_KEY_FALLBACKS = [
     checked_key("SECRET_KEY_FALLBACKS", key, source_root=BASE_DIR, skipped_file=LOCAL_KEYS_FILE)
     for key in env.list("SECRET_KEY_FALLBACKS", default=[])
 ]
+# A bearer token for GET /metrics (project/metrics.py); empty: no metrics page. Checked like a key.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+if METRICS_TOKEN:
+    checked_key("METRICS_TOKEN", METRICS_TOKEN, source_root=BASE_DIR, skipped_file=LOCAL_KEYS_FILE)
+# The worker's own metrics page (0: none), on an internal address.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS = env("WORKER_METRICS_ADDRESS", default="127.0.0.1")
 JWT_SIGNING_KEY_FALLBACKS = [
     checked_key("JWT_SIGNING_KEY_FALLBACKS", key, source_root=BASE_DIR, skipped_file=LOCAL_KEYS_FILE)
     for key in env.list("JWT_SIGNING_KEY_FALLBACKS", default=[])

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from notifications.models import Channel
 from notifications.services import delivery_enqueue
+from project import metrics
 from project.exceptions import ApplicationError, RateLimited
 from users.codes import CheckResult, Issued, code_check, code_consume, code_issue, code_revoke
 from users.identifiers import Identifier, parse_identifier
@@ -153,6 +154,8 @@ def code_send(
     except Exception:
         code_revoke(purpose=purpose, subject=code_subject)
         raise
+    if message.with_code:
+        metrics.CODES_ISSUED.labels(channel_of(message.to), purpose, metrics.country_of(message.to.value)).inc()
     return issued
 
 
@@ -207,12 +210,23 @@ def code_confirm(
     result = code_check(purpose=purpose, subject=str(subject), code=code, binding=binding, consume=consume, hits=hits)
     if result is CheckResult.OK and decoy:
         result = CheckResult.WRONG
+    _counted(purpose, result)
     if result is CheckResult.WRONG:
         raise CodeInvalid(fields={"code": [CodeInvalid.message]})
     if result is CheckResult.EXHAUSTED:
         raise CodeAttemptsExceeded(fields={"code": [CodeAttemptsExceeded.message]})
     if result is CheckResult.MISSING:
         raise CodeExpired(fields={"code": [CodeExpired.message]})
+
+
+def _counted(purpose: str, result: CheckResult) -> None:
+    if result is CheckResult.OK:
+        metrics.CODES_VERIFIED.labels(purpose).inc()
+    elif result is CheckResult.WRONG:
+        metrics.CODES_WRONG.labels(purpose).inc()
+    else:
+        reason = "exhausted" if result is CheckResult.EXHAUSTED else "expired"
+        metrics.CODES_DEAD.labels(purpose, reason).inc()
 
 
 def code_use(*, purpose: str, subject: uuid.UUID, code: str) -> None:

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from rest_framework import status
 
 from notifications.services import TEMPLATE_LOGIN_CODE
+from project import metrics
 from project.exceptions import ApplicationError
 from users.backends import login_candidate
 from users.decoys import Decoy, flow_subject, is_decoy
@@ -56,7 +57,9 @@ def login_with_password(
     limits_hit([*hits, failures])
     user = authenticate(request, user_input=user_input, password=password)
     if user is None:
+        metrics.LOGINS.labels("password", "failure").inc()
         raise InvalidCredentials()
+    metrics.LOGINS.labels("password", "success").inc()
     limit_refund(failures)
     logger.info("login %s", user.id)
     return session_start(user=user, method=SessionMethod.PASSWORD, client=client)
@@ -105,6 +108,11 @@ def login_code_confirm(
     *, account: User | Decoy, code: str, client: ClientInfo, hits: Sequence[Hit] = ()
 ) -> dict[str, str]:
     """Check the code (with the request's limits in the same step) and start a session."""
-    code_confirm(purpose=PURPOSE_LOGIN_CODE, subject=account.id, code=code, decoy=is_decoy(account), hits=hits)
+    try:
+        code_confirm(purpose=PURPOSE_LOGIN_CODE, subject=account.id, code=code, decoy=is_decoy(account), hits=hits)
+    except ApplicationError:
+        metrics.LOGINS.labels("code", "failure").inc()
+        raise
+    metrics.LOGINS.labels("code", "success").inc()
     logger.info("login by code %s", account.id)
     return session_start(user=account, method=SessionMethod.CODE, client=client)

@@ -19,6 +19,7 @@ from notifications.services import (
     TEMPLATE_IDENTIFIER_CHANGE_NOTICE,
     TEMPLATE_IDENTIFIER_CLAIM_NOTICE,
 )
+from project import metrics
 from project.exceptions import ApplicationError
 from users.identifiers import Identifier
 from users.models import AuthStatus, AuthType, SessionEnd, User
@@ -125,9 +126,11 @@ def profile_complete(
 
     given = {"first_name": first_name, "username": username, "bio": bio, "gender": gender}
     changes = {field: value for field, value in given.items() if value is not None}
-    return _profile_saved(
+    completed = _profile_saved(
         user, {**changes, "password": password_hash, "auth_status": AuthStatus.DONE}, check=still_verified
     )
+    metrics.PROFILES_COMPLETED.inc()
+    return completed
 
 
 def profile_change(

@@ -23,6 +23,7 @@ from rest_framework import status
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from project import metrics
 from project.batches import BATCH_SIZE, delete_in_batches
 from project.exceptions import ApplicationError
 from users.models import Session, SessionEnd, User
@@ -123,6 +124,7 @@ def _refused_refresh(token: RefreshToken, now) -> None:
     superseded_moments_ago = session.generation == token.generation + 1 and session.rotated_at >= now - grace
     if not superseded_moments_ago:
         sessions_end(user_id=session.user_id, session_ids=[session.id], reason=SessionEnd.REUSE)
+        metrics.REFRESH_REUSE.inc()
         logger.warning("refresh token reuse in session %s of %s: session ended", session.id, session.user_id)
     raise RefreshTokenInvalid()
 
@@ -155,6 +157,7 @@ def session_logout(*, access: AccessToken, refresh: str) -> None:
         raise ApplicationError(
             "The refresh token is invalid or expired.", fields={"refresh": ["Token is invalid or expired."]}
         )
+    metrics.SESSIONS_ENDED.labels("logout").inc()
     logger.info("logout %s", user_id)
 
 
@@ -177,6 +180,8 @@ def sessions_end(*, user_id: uuid.UUID, reason: str, session_ids: list[uuid.UUID
     if session_ids is not None:
         live = live.filter(id__in=session_ids)
     ended = live.update(ended_at=timezone.now(), end_reason=reason)
+    if ended:
+        metrics.SESSIONS_ENDED.labels(reason).inc(ended)
     if ended and session_ids is None:
         logger.info("%d sessions of %s ended (%s)", ended, user_id, reason)
     return ended

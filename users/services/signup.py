@@ -27,6 +27,7 @@ from notifications.services import (
     delivery_publish,
     delivery_sealed,
 )
+from project import metrics
 from project.batches import delete_in_batches
 from project.logs import log_subject
 from project.masking import mask_recipient
@@ -118,6 +119,9 @@ def signup_start(*, identifier: Identifier, client: SmsClient, hits: Sequence[Hi
         if issued.code is not None:  # the code cannot be sent: forget it and its cooldown, so a retry works
             code_revoke(purpose=PURPOSE_SIGNUP, subject=code_key)
         raise
+    if draft is not None and not record.subject.decoy:
+        metrics.SIGNUPS_STARTED.labels(draft.channel).inc()
+        metrics.CODES_ISSUED.labels(draft.channel, PURPOSE_SIGNUP, metrics.country_of(identifier.value)).inc()
     masked = mask_recipient(identifier.value)
     log_subject(masked)
     logger.info("sign-up %s for %s", record.subject.id, masked)
