@@ -121,7 +121,42 @@ def redis_cache(location: str) -> dict:
     }
 
 
-if REDIS_URL:
+# Redis Sentinel (README, "Redis Sentinel"): with REDIS_SENTINELS (host:port,...) the cache, the
+# code store, the limits and the broker find the current master of REDIS_SENTINEL_SERVICE through
+# the sentinels, and follow it when they promote a replica. REDIS_URL is then not used.
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default="auth")
+REDIS_SENTINEL_DB = env.int("REDIS_SENTINEL_DB", default=0)
+
+
+def sentinel_addresses(sentinels: list[str]) -> list[tuple[str, int]]:
+    addresses = []
+    for sentinel in sentinels:
+        host, _, port = sentinel.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"REDIS_SENTINELS: {sentinel!r} is not host:port")
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
+def sentinel_cache(sentinels: list[str], service: str, db: int) -> dict:
+    """The default cache on the master that the sentinels name (django-redis's Sentinel client)."""
+    cache = redis_cache(f"redis://{service}/{db}")
+    cache["OPTIONS"].update(
+        {
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
+            "SENTINELS": sentinel_addresses(sentinels),
+            "SENTINEL_KWARGS": {"socket_timeout": cache["OPTIONS"]["SOCKET_TIMEOUT"]},
+        }
+    )
+    return cache
+
+
+if REDIS_SENTINELS:
+    CACHES = {"default": sentinel_cache(REDIS_SENTINELS, REDIS_SENTINEL_SERVICE, REDIS_SENTINEL_DB)}
+elif REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     # One process (make run serves with threads), so its memory is shared by all its requests; no
@@ -304,7 +339,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+# With sentinels, the broker follows the same master (kombu's sentinel transport).
+_SENTINEL_BROKER = ";".join(f"sentinel://{sentinel}/{REDIS_SENTINEL_DB}" for sentinel in REDIS_SENTINELS)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_SENTINEL_BROKER or REDIS_URL)
 # Without a broker the tasks run in-process, so `make run` needs nothing but Python.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -359,6 +396,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": _unacked_restore_interval,
     "unacked_restore_throttle": 1,
     "unacked_mutex_expire": _unacked_restore_interval,
+    **({"master_name": REDIS_SENTINEL_SERVICE} if REDIS_SENTINELS else {}),
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

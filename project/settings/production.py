@@ -22,9 +22,11 @@ DEBUG = False
 SECRET_KEY = signing_keys_settled(generate=False)
 # TRUSTED_PROXY_COUNT has a default (0), but behind a proxy that default would put every client in
 # the proxy's rate-limit buckets: production must say how many proxies there are.
-for _name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"):
+for _name in ("DATABASE_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"):
     if not env(_name, default=""):
         raise ImproperlyConfigured(f"{_name} must be set in production.")
+if not (env("REDIS_URL", default="") or env("REDIS_SENTINELS", default="")):
+    raise ImproperlyConfigured("REDIS_URL (or REDIS_SENTINELS) must be set in production.")
 
 # The development senders (the defaults) would print codes in clear into the logs, keep them in
 # memory, write them to files or drop them.

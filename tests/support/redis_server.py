@@ -27,9 +27,10 @@ class RedisServer:
     """A redis-server on ``port`` (a free one if not given) with ``directory`` as its working
     directory; nothing is persisted, so a restart starts empty."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, extra: tuple[str, ...] = ()) -> None:
         self.directory = directory
         self.port = port or free_port()
+        self.extra = extra  # more arguments: --replicaof host port, say
         self.process: subprocess.Popen | None = None
 
     @property
@@ -46,6 +47,7 @@ class RedisServer:
                 "--appendonly", "no",
                 "--daemonize", "no",
                 "--dir", str(self.directory),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,0 +1,44 @@
+"""REDIS_SENTINELS turns the cache (with the code store and limits) and the broker to Sentinel."""
+
+import importlib
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from project.settings import base
+
+
+@pytest.fixture
+def reloaded(monkeypatch):
+    def _reload(**env: str):
+        monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return importlib.reload(base)
+
+    yield _reload
+    monkeypatch.undo()
+    importlib.reload(base)
+
+
+def test_the_cache_and_the_broker_follow_the_sentinels(reloaded):
+    settings = reloaded(REDIS_SENTINELS="10.0.0.1:26379,10.0.0.2:26379", REDIS_SENTINEL_SERVICE="prod")
+
+    cache = settings.CACHES["default"]
+    assert cache["LOCATION"] == "redis://prod/0"
+    assert cache["OPTIONS"]["CLIENT_CLASS"] == "django_redis.client.SentinelClient"
+    assert cache["OPTIONS"]["SENTINELS"] == [("10.0.0.1", 26379), ("10.0.0.2", 26379)]
+    assert settings.CELERY_BROKER_URL == "sentinel://10.0.0.1:26379/0;sentinel://10.0.0.2:26379/0"
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] == "prod"
+
+
+def test_a_sentinel_that_is_not_host_and_port_stops_the_start(reloaded):
+    with pytest.raises(ImproperlyConfigured, match="REDIS_SENTINELS"):
+        reloaded(REDIS_SENTINELS="10.0.0.1")
+
+
+def test_without_sentinels_nothing_changes(reloaded):
+    settings = reloaded(REDIS_URL="redis://127.0.0.1:6379/3")
+
+    assert settings.CACHES["default"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    assert "master_name" not in settings.CELERY_BROKER_TRANSPORT_OPTIONS
