@@ -33,7 +33,7 @@ from notifications.channels import (
 from notifications.models import Channel, Delivery, DeliveryStatus
 from project import metrics, sealing
 from project.batches import delete_in_batches
-from project.exceptions import ServiceUnavailable
+from project.exceptions import REDIS_UNAVAILABLE, ServiceUnavailable
 from project.logs import log_subject
 from project.masking import mask_recipient
 
@@ -195,7 +195,7 @@ class DeliveryClaim:
             if cache.get(self.key) == "sent" or not _still_queued(self.delivery_id):
                 return False
             wait = cache.ttl(self.key) if hasattr(cache, "ttl") else None
-        except RedisError as exc:
+        except REDIS_UNAVAILABLE as exc:
             raise TransientChannelError("claim store unavailable") from exc
         raise ClaimHeld(float(wait) + 1 if wait else float(_claim_lease()))
 
@@ -203,14 +203,14 @@ class DeliveryClaim:
         """Give the lease back, so that a retry may send."""
         try:
             cache.delete(self.key)
-        except RedisError:
+        except REDIS_UNAVAILABLE:
             logger.warning("delivery claim %s not released; it expires with its lease", self.key)
 
     def mark_sent(self) -> None:
         """Never send again (sent, or refused for good)."""
         try:
             cache.set(self.key, "sent", timeout=settings.VERIFICATION_CODE_TTL)
-        except RedisError:
+        except REDIS_UNAVAILABLE:
             logger.warning("delivery claim %s not marked sent; the delivery record is", self.key)
 
 

@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -30,8 +30,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 logger = logging.getLogger(__name__)
 
+# What Redis raises when it cannot answer: redis-py's errors, and its cluster client's own (no
+# reachable node, slots not covered while a failover settles), which are not RedisErrors.
+REDIS_UNAVAILABLE = (RedisError, RedisClusterException)
 # Only "cannot reach it" errors: a database error caused by the data itself is a bug, not an outage.
-_UNAVAILABLE = (RedisError, ConnectionInterrupted, KombuOperationalError, OperationalError, InterfaceError)
+_UNAVAILABLE = (*REDIS_UNAVAILABLE, ConnectionInterrupted, KombuOperationalError, OperationalError, InterfaceError)
 
 
 class ApplicationError(Exception):

@@ -22,10 +22,19 @@ from enum import Enum
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
-from redis.exceptions import RedisError
 
-from project.exceptions import ServiceUnavailable
-from users.ratelimits import WINDOWS_LUA, Hit, Window, counter_store, refused, script_tag, windows_args, windows_of
+from project.exceptions import REDIS_UNAVAILABLE, ServiceUnavailable
+from users.ratelimits import (
+    WINDOWS_LUA,
+    Hit,
+    Window,
+    counter_store,
+    refused,
+    script_tag,
+    store_key,
+    windows_args,
+    windows_of,
+)
 
 
 class CheckResult(Enum):
@@ -42,11 +51,11 @@ class Issued:
 
 
 def _code_key(purpose: str, subject: str) -> str:
-    return f"code:{purpose}:{subject}"
+    return store_key(f"code:{purpose}:{subject}")
 
 
 def _cooldown_key(purpose: str, subject: str) -> str:
-    return f"code-cooldown:{purpose}:{subject}"
+    return store_key(f"code-cooldown:{purpose}:{subject}")
 
 
 def _digest(purpose: str, subject: str, code: str, binding: str = "", secret: str | None = None) -> str:
@@ -260,7 +269,7 @@ def code_issue(
             cooldown,
             windows=windows_of(hits),
         )
-    except RedisError as exc:
+    except REDIS_UNAVAILABLE as exc:
         raise ServiceUnavailable() from exc
     if wait_ms:
         return Issued(code=None, retry_after=max(1, math.ceil(wait_ms / 1000)))
@@ -289,7 +298,7 @@ def code_check(
             return CheckResult.OK
         # Another request may have consumed the same code in between: only one of them wins.
         return CheckResult.OK if store.consume(key, _cooldown_key(purpose, subject), stored) else CheckResult.MISSING
-    except RedisError as exc:
+    except REDIS_UNAVAILABLE as exc:
         raise ServiceUnavailable() from exc
 
 
@@ -302,7 +311,7 @@ def code_consume(*, purpose: str, subject: str, code: str, binding: str = "") ->
             store.consume(_code_key(purpose, subject), _cooldown_key(purpose, subject), digest)
             for digest in _candidates(purpose, subject, code, binding)
         )
-    except RedisError as exc:
+    except REDIS_UNAVAILABLE as exc:
         raise ServiceUnavailable() from exc
 
 
@@ -310,5 +319,5 @@ def code_revoke(*, purpose: str, subject: str) -> None:
     """Forget the current code and its cooldown (its message could not be queued)."""
     try:
         _store().revoke(_code_key(purpose, subject), _cooldown_key(purpose, subject))
-    except RedisError as exc:
+    except REDIS_UNAVAILABLE as exc:
         raise ServiceUnavailable() from exc

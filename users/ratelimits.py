@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
-from redis.exceptions import RedisError
 
-from project.exceptions import RateLimited, ServiceUnavailable
+from project.exceptions import REDIS_UNAVAILABLE, RateLimited, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -138,10 +137,16 @@ def _clock() -> float:
     return time.time()
 
 
+def store_key(name: str) -> str:
+    """The Redis key of one of our own counters or codes: the default cache's key prefix as a hash
+    tag, so that every key a script touches is in one slot of a Redis Cluster (project/redis_cluster.py)."""
+    return f"{{{settings.CACHES['default'].get('KEY_PREFIX', '')}}}:{name}"
+
+
 def _window_key(rule: str, window_start: int, key: str) -> str:
     # The key is hashed: addresses, identifiers and number ranges stay out of Redis key names.
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return f"rl-window:{rule}:{window_start}:{digest}"
+    return store_key(f"rl-window:{rule}:{window_start}:{digest}")
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,7 @@ def limits_hit(hits: Sequence[Hit]) -> None:
         return
     try:
         position = counter_store().hit_all(windows)
-    except RedisError as exc:
+    except REDIS_UNAVAILABLE as exc:
         raise ServiceUnavailable() from exc
     if position:
         raise refused(windows, position)
@@ -296,7 +301,7 @@ def limit_refund(hit: Hit) -> None:
     if windows:
         try:
             counter_store().refund(windows[0])
-        except RedisError:
+        except REDIS_UNAVAILABLE:
             logger.warning("rate limit %s: a refund was lost", hit.rule)
 
 

@@ -129,12 +129,12 @@ REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default="auth")
 REDIS_SENTINEL_DB = env.int("REDIS_SENTINEL_DB", default=0)
 
 
-def sentinel_addresses(sentinels: list[str]) -> list[tuple[str, int]]:
+def sentinel_addresses(sentinels: list[str], setting: str = "REDIS_SENTINELS") -> list[tuple[str, int]]:
     addresses = []
     for sentinel in sentinels:
         host, _, port = sentinel.rpartition(":")
         if not host or not port.isdigit():
-            raise ImproperlyConfigured(f"REDIS_SENTINELS: {sentinel!r} is not host:port")
+            raise ImproperlyConfigured(f"{setting}: {sentinel!r} is not host:port")
         addresses.append((host.strip("[]"), int(port)))
     return addresses
 
@@ -154,7 +154,32 @@ def sentinel_cache(sentinels: list[str], service: str, db: int) -> dict:
     return cache
 
 
-if REDIS_SENTINELS:
+# Redis Cluster (README, "Redis Cluster"): with REDIS_CLUSTER_NODES (host:port,... of some of its
+# masters) the cache, the code store and the limits use the cluster (project/redis_cluster.py), all
+# their keys under one hash tag. Celery cannot: kombu has no cluster transport, so REDIS_URL or
+# REDIS_SENTINELS (or CELERY_BROKER_URL) then name only the broker, a Redis of its own.
+REDIS_CLUSTER_NODES = env.list("REDIS_CLUSTER_NODES", default=[])
+REDIS_CLUSTER_PASSWORD = env("REDIS_CLUSTER_PASSWORD", default="")
+
+
+def cluster_cache(nodes: list[str], password: str = "") -> dict:
+    """The default cache on a Redis Cluster, every key tagged with the prefix (one slot)."""
+    addresses = sentinel_addresses(nodes, setting="REDIS_CLUSTER_NODES")
+    cache = redis_cache(f"redis://{addresses[0][0]}:{addresses[0][1]}/0")
+    cache["KEY_FUNCTION"] = "project.redis_cluster.tagged_key"
+    cache["OPTIONS"].update(
+        {
+            "CONNECTION_FACTORY": "project.redis_cluster.ClusterConnectionFactory",
+            "STARTUP_NODES": addresses,
+            **({"PASSWORD": password} if password else {}),
+        }
+    )
+    return cache
+
+
+if REDIS_CLUSTER_NODES:
+    CACHES = {"default": cluster_cache(REDIS_CLUSTER_NODES, REDIS_CLUSTER_PASSWORD)}
+elif REDIS_SENTINELS:
     CACHES = {"default": sentinel_cache(REDIS_SENTINELS, REDIS_SENTINEL_SERVICE, REDIS_SENTINEL_DB)}
 elif REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
@@ -339,7 +364,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
-# With sentinels, the broker follows the same master (kombu's sentinel transport).
+# With sentinels, the broker follows the same master (kombu's sentinel transport). A Redis Cluster
+# is never the broker: REDIS_URL or REDIS_SENTINELS name it then.
 _SENTINEL_BROKER = ";".join(f"sentinel://{sentinel}/{REDIS_SENTINEL_DB}" for sentinel in REDIS_SENTINELS)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_SENTINEL_BROKER or REDIS_URL)
 # Without a broker the tasks run in-process, so `make run` needs nothing but Python.

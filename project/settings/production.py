@@ -5,7 +5,11 @@ from django.core.exceptions import ImproperlyConfigured
 from project.settings.base import *  # noqa: F403
 from project.settings.base import (
     ALLOW_TEST_IDENTIFIERS,
+    CELERY_BROKER_URL,
     EMAIL_BACKEND,
+    REDIS_CLUSTER_NODES,
+    REDIS_SENTINELS,
+    REDIS_URL,
     SMS_BACKEND,
     SMS_CHALLENGE_BACKEND,
     SMS_CHALLENGE_SECRET,
@@ -25,8 +29,13 @@ SECRET_KEY = signing_keys_settled(generate=False)
 for _name in ("DATABASE_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"):
     if not env(_name, default=""):
         raise ImproperlyConfigured(f"{_name} must be set in production.")
-if not (env("REDIS_URL", default="") or env("REDIS_SENTINELS", default="")):
-    raise ImproperlyConfigured("REDIS_URL (or REDIS_SENTINELS) must be set in production.")
+if not (REDIS_URL or REDIS_SENTINELS or REDIS_CLUSTER_NODES):
+    raise ImproperlyConfigured("REDIS_URL (or REDIS_SENTINELS or REDIS_CLUSTER_NODES) must be set in production.")
+if not CELERY_BROKER_URL:
+    raise ImproperlyConfigured(
+        "A broker must be set in production: a Redis Cluster cannot be Celery's broker; "
+        "set REDIS_URL, REDIS_SENTINELS or CELERY_BROKER_URL beside REDIS_CLUSTER_NODES."
+    )
 
 # The development senders (the defaults) would print codes in clear into the logs, keep them in
 # memory, write them to files or drop them.

@@ -9,6 +9,7 @@ from django_redis import get_redis_connection
 from notifications.channels import LocmemSms
 from tests.api.conftest import PHONE, assert_error
 from tests.factories import UserFactory
+from users.ratelimits import store_key
 from users.tokens import SignupToken
 
 
@@ -76,7 +77,7 @@ def test_new_verify_answers_with_the_next_cooldown(api, settings, signup):
     settings.VERIFICATION_RESEND_COOLDOWN = 60
     token = signup()
     # Let the cooldown of the sign-up's code run out without waiting a minute.
-    get_redis_connection("default").delete(f"code-cooldown:signup:{SignupToken(token)['ck']}")
+    get_redis_connection("default").delete(store_key(f"code-cooldown:signup:{SignupToken(token)['ck']}"))
 
     response = api.bearer(token).get("/user/new-verify/")
 

@@ -9,6 +9,7 @@ from django_redis import get_redis_connection
 
 from tests.support.parallel import in_parallel
 from users.codes import CheckResult, RedisCodeStore, _store, code_check, code_consume, code_issue
+from users.ratelimits import store_key
 
 PURPOSE = "signup"
 SUBJECT = "3d0c5a52-8d1e-4f0b-9b7a-6c2e1f4a5b6c"
@@ -20,7 +21,7 @@ def _real_redis():
 
 
 def attempts_counted() -> int:
-    return int(get_redis_connection("default").hget(f"code:{PURPOSE}:{SUBJECT}", "a"))
+    return int(get_redis_connection("default").hget(store_key(f"code:{PURPOSE}:{SUBJECT}"), "a"))
 
 
 def issue(code: str, next_codes) -> None:
@@ -61,7 +62,7 @@ def test_ten_parallel_right_guesses_give_exactly_one_success(settings, next_code
     results = in_parallel(10, check("123456"))
 
     assert Counter(results) == Counter({CheckResult.OK: 1, CheckResult.MISSING: 9})
-    assert not get_redis_connection("default").exists(f"code:{PURPOSE}:{SUBJECT}")
+    assert not get_redis_connection("default").exists(store_key(f"code:{PURPOSE}:{SUBJECT}"))
 
 
 def test_ten_parallel_right_guesses_with_default_limit_give_exactly_one_success(settings, next_codes):

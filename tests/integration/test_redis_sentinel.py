@@ -11,11 +11,13 @@ import uuid
 
 import pytest
 import redis
+import requests
 
 from project.settings.base import sentinel_cache
 from tests.api.conftest import EMAIL, assert_error
 from tests.factories import PASSWORD
 from tests.support.parallel import in_parallel
+from tests.support.processes import CeleryWorker, celery_configured
 from tests.support.redis_server import RedisServer, free_port_in
 from users.codes import CheckResult, code_check, code_issue
 
@@ -152,3 +154,60 @@ def test_a_failover_answers_503_with_retry_after_then_the_flow_works_again(api, 
     assert response.status_code == 201, response.content
     verify = api.bearer(response.json()["access"]).post("/user/verify/", {"code": email_code()})
     assert verify.status_code == 200, verify.content
+
+
+def test_parallel_sign_ups_get_exactly_the_quota_through_the_sentinel(sentinel, live_server, settings):
+    settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), "signup_ip": "5/h"}
+
+    statuses = in_parallel(
+        20,
+        lambda n: (
+            requests.post(
+                f"{live_server.url}/user/signup/", json={"email_phone_number": f"person{n}@example.com"}, timeout=30
+            ).status_code
+        ),
+    )
+
+    assert sorted(statuses) == [201] * 5 + [429] * 15, statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_takes_its_tasks_from_the_master_the_sentinels_name_before_and_after_a_failover(
+    api, sentinel, settings, worker_env, smtp_server, tmp_path, next_codes
+):
+    next_codes("480913")
+    broker = f"sentinel://127.0.0.1:{sentinel.port}/0"
+    sentinels = {"REDIS_SENTINELS": f"127.0.0.1:{sentinel.port}", "REDIS_SENTINEL_SERVICE": sentinel.service}
+    worker = CeleryWorker({**worker_env, **sentinels, "CELERY_BROKER_URL": broker}, tmp_path)
+    transport = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "master_name": sentinel.service}
+    settings.CELERY_BROKER_URL, settings.CELERY_TASK_ALWAYS_EAGER = broker, False
+    with celery_configured(broker_url=broker, broker_transport_options=transport, task_always_eager=False):
+        try:
+            worker.start()
+            response = api.bearer(None).post("/user/signup/", {"email_phone_number": "before@example.com"})
+            assert response.status_code == 201, response.content
+            [before] = smtp_server.wait_for_messages(1)
+            assert before.rcpt_tos == ["before@example.com"]
+
+            sentinel.master.kill()
+            sentinel.wait_for_promotion()
+            # The first publish may still find the connection to the dead master: a 503, then it
+            # reconnects to the master the sentinels name.
+            answers = []
+            for _ in range(20):
+                answers.append(api.bearer(None).post("/user/signup/", {"email_phone_number": "after@example.com"}))
+                if answers[-1].status_code != 503:
+                    break
+                time.sleep(0.5)
+            response = answers.pop()
+            assert response.status_code == 201, response.content
+            for answer in answers:
+                assert_error(answer, 503, "service_unavailable")
+                assert answer["Retry-After"]
+            after = smtp_server.wait_for_messages(2, timeout=30)[1]
+            assert after.rcpt_tos == ["after@example.com"]
+            assert "480913" in after.message.get_body(("plain",)).get_content()
+            verify = api.bearer(response.json()["access"]).post("/user/verify/", {"code": "480913"})
+            assert verify.status_code == 200, verify.content
+        finally:
+            worker.kill()

@@ -9,6 +9,7 @@ from django_redis import get_redis_connection
 
 from users import codes
 from users.codes import CheckResult, MemoryCodeStore, RedisCodeStore, code_check, code_consume, code_issue
+from users.ratelimits import store_key
 
 SUBJECT = "6f1c2a9e-0d4b-4c55-9a51-2f5e8f0c1d2e"
 OTHER_SUBJECT = "0b7e4a8c-5f3d-4e21-8c6a-9d1f2e3a4b5c"
@@ -239,7 +240,7 @@ def test_redis_holds_no_plaintext_code(next_codes):
             pytest.fail(f"unexpected Redis value type {kind} at {key!r}")
         stored.append(key)
 
-    assert any(key.startswith(b"code:signup:") for key in redis.scan_iter("*"))
+    assert any(key.startswith(store_key("code:signup:").encode()) for key in redis.scan_iter("*"))
     assert all(code.encode() not in item for item in stored)
 
 
@@ -249,8 +250,8 @@ def test_redis_code_and_cooldown_keys_have_a_ttl(settings):
     issue()
     redis = get_redis_connection("default")
 
-    assert 590 <= redis.ttl(f"code:signup:{SUBJECT}") <= 600
-    assert 50 <= redis.ttl(f"code-cooldown:signup:{SUBJECT}") <= 60
+    assert 590 <= redis.ttl(store_key(f"code:signup:{SUBJECT}")) <= 600
+    assert 50 <= redis.ttl(store_key(f"code-cooldown:signup:{SUBJECT}")) <= 60
 
 
 # --- how codes are made, kept and compared ---------------------------------------------------
@@ -258,7 +259,7 @@ def test_redis_code_and_cooldown_keys_have_a_ttl(settings):
 
 def stored_digest(store, subject: str = SUBJECT, purpose: str = "signup") -> str:
     """The digest the store keeps for the current code (reading it counts one attempt)."""
-    attempts, digest = store.attempt(f"code:{purpose}:{subject}")
+    attempts, digest = store.attempt(store_key(f"code:{purpose}:{subject}"))
     assert attempts > 0, "no code stored"
     return digest
 

@@ -42,6 +42,13 @@ CASES = {
     "JWT_SIGNING_KEY equal to SECRET_KEY": ({"JWT_SIGNING_KEY": SECRET}, 1, "JWT_SIGNING_KEY"),
     "missing DATABASE_URL": ({"DATABASE_URL": None}, 1, "DATABASE_URL"),
     "missing REDIS_URL": ({"REDIS_URL": ""}, 1, "REDIS_URL"),
+    # A Redis Cluster holds the cache, codes and limits, but cannot be Celery's broker.
+    "Redis Cluster with a broker beside it": ({"REDIS_CLUSTER_NODES": "10.0.0.1:7000,10.0.0.2:7000"}, 0, "no issues"),
+    "Redis Cluster without a broker": (
+        {"REDIS_CLUSTER_NODES": "10.0.0.1:7000", "REDIS_URL": ""},
+        1,
+        "cannot be Celery's broker",
+    ),
     "missing ALLOWED_HOSTS": ({"ALLOWED_HOSTS": ""}, 1, "ALLOWED_HOSTS"),
     # Senders that would print codes in clear into the logs (or drop them) are refused.
     "empty EMAIL_BACKEND": ({"EMAIL_BACKEND": ""}, 1, "EMAIL_BACKEND"),

@@ -6,7 +6,7 @@ from django.test import RequestFactory
 from django_redis import get_redis_connection
 
 from users import ratelimits
-from users.ratelimits import Hit, LimitReached, limit_usage, limits_hit, sms_network
+from users.ratelimits import Hit, LimitReached, limit_usage, limits_hit, sms_network, store_key
 
 DAY = 86400
 MIDNIGHT = 1_900_000_000 // DAY * DAY  # some UTC midnight, far from the real clock's counters
@@ -145,7 +145,7 @@ def test_every_counter_expires_when_its_window_ends():
 
     ratelimit_hit_all(CHECKS)
 
-    keys = client.keys("rl-window:*")
+    keys = client.keys(store_key("rl-window:*"))
     ttls = sorted(client.ttl(key) for key in keys)
     assert len(keys) == 2
     assert ttls == [3600 - 10, DAY - 10]
@@ -166,4 +166,7 @@ def test_rates_with_a_multiplier_are_read_like_the_rest_of_the_table(settings):
 
     assert ratelimit_hit_all([("burst", "k")]) is None
     assert ratelimit_hit_all([("burst", "k")]) == "burst"
-    assert get_redis_connection("default").ttl(get_redis_connection("default").keys("rl-window:burst:*")[0]) == 590
+    assert (
+        get_redis_connection("default").ttl(get_redis_connection("default").keys(store_key("rl-window:burst:*"))[0])
+        == 590
+    )
