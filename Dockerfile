@@ -11,6 +11,8 @@ COPY requirements/ requirements/
 RUN pip install -r requirements/production.txt
 
 COPY . .
+# The translation catalogs are compiled here, never committed (Babel: no GNU gettext in the image).
+RUN for po in locale/*/LC_MESSAGES/*.po; do pybabel -q compile -i "$po" -o "${po%.po}.mo"; done
 RUN useradd --system --uid 1000 app && chown -R app /app
 USER app
 

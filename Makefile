@@ -12,7 +12,7 @@ LOCAL := DJANGO_SETTINGS_MODULE=project.settings.local
 WEB_WORKERS ?= 1
 WEB_THREADS ?= 8
 
-.PHONY: run test install install-dev browser migrate superuser worker beat flower bench bench-scale lint schema clean
+.PHONY: run test install install-dev messages browser migrate superuser worker beat flower bench bench-scale lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,17 @@ $(VENV)/.installed-dev: requirements/base.txt requirements/production.txt requir
 	$(BIN)/pip install --quiet -r requirements/local.txt
 	touch $(VENV)/.installed-prod $@
 
-install: $(VENV)/.installed-prod
-install-dev: $(VENV)/.installed-dev
+# The translation catalogs: locale/<language>/LC_MESSAGES/*.po are written by hand (after
+# `manage.py makemessages`); the .mo files the server reads are built from them, never committed.
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+locale/%.mo: locale/%.po | $(VENV)/.installed-prod
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+messages: $(MO)
+
+install: $(VENV)/.installed-prod messages
+install-dev: $(VENV)/.installed-dev messages
 
 ## run: serve the API on http://$(HOST):$(PORT) (embedded default unless DATABASE_URL/REDIS_URL are set)
 run: install

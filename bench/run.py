@@ -380,6 +380,7 @@ def worker_throughput(env: dict[str, str], workdir: Path) -> dict[str, dict]:
                     recipient=recipient(n),
                     purpose="signup",
                     template=TEMPLATE_VERIFICATION_CODE,
+                    language="en",
                     code=f"{n % 1000000:06d}",
                 )
             worker = subprocess.Popen(

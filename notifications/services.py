@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import format_html
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
@@ -57,6 +58,7 @@ class Sealed:
     template: str | None  # None: a suppressed message (a decoy's), recorded and never sent
     code: str | None
     expires_at: float  # epoch seconds after which sending is pointless
+    language: str = "en"  # the account's (a payload sealed before languages were kept: English)
 
 
 _SEAL_PURPOSE = "notifications.seal"
@@ -74,13 +76,21 @@ def unseal(token: str) -> Sealed:
 
 
 def delivery_enqueue(
-    *, subject: uuid.UUID, channel: str, recipient: str, purpose: str, template: str | None, code: str | None = None
+    *,
+    subject: uuid.UUID,
+    channel: str,
+    recipient: str,
+    purpose: str,
+    template: str | None,
+    language: str,
+    code: str | None = None,
 ) -> Delivery:
-    """Record a queued delivery and hand it to the worker once the transaction commits."""
+    """Record a queued delivery and hand it to the worker once the transaction commits; the
+    worker renders it in ``language`` (the account's)."""
     delivery = Delivery.objects.create(
         subject=subject, channel=channel, recipient_masked=mask_recipient(recipient)[:255], purpose=purpose
     )
-    sealed = delivery_sealed(recipient=recipient, template=template, code=code)
+    sealed = delivery_sealed(recipient=recipient, template=template, code=code, language=language)
     delivery_id = str(delivery.id)
     # Outside a transaction (the API's case) this publishes at once, so a broker outage reaches
     # the caller as ServiceUnavailable; inside one, after commit.
@@ -90,11 +100,11 @@ def delivery_enqueue(
     return delivery
 
 
-def delivery_sealed(*, recipient: str, template: str | None, code: str | None) -> str:
-    """The sealed payload of a delivery's task: the recipient, the template and the code travel
-    encrypted, valid as long as a code is."""
+def delivery_sealed(*, recipient: str, template: str | None, code: str | None, language: str) -> str:
+    """The sealed payload of a delivery's task: the recipient, the template, the code and the
+    language travel encrypted, valid as long as a code is."""
     expires_at = time.time() + settings.VERIFICATION_CODE_TTL
-    return seal(Sealed(recipient=recipient, template=template, code=code, expires_at=expires_at))
+    return seal(Sealed(recipient=recipient, template=template, code=code, expires_at=expires_at, language=language))
 
 
 def delivery_publish(delivery_id: str, sealed: str, countdown: float | None = None) -> None:
@@ -134,18 +144,35 @@ _EMAIL_PARTS = ("subject", "text", "html")
 _SMS_PARTS = ("sms",)
 
 
-def _render(template: str, code: str | None, parts: tuple[str, ...] = (*_EMAIL_PARTS, *_SMS_PARTS)) -> dict[str, str]:
-    """The ``parts`` of a message (an e-mail needs three, an SMS one), rendered from its templates."""
+def message_render(
+    template: str,
+    code: str | None,
+    language: str,
+    parts: tuple[str, ...] = (*_EMAIL_PARTS, *_SMS_PARTS),
+    ttl_minutes: int | None = None,
+) -> dict[str, str]:
+    """The ``parts`` of a message (an e-mail needs three, an SMS one), rendered from its templates
+    in ``language`` (one of settings.LANGUAGES; any other renders in the default). The lifetime
+    said is VERIFICATION_CODE_TTL's, or ``ttl_minutes``."""
     context = {
         "code": code,
         "product_name": settings.PRODUCT_NAME,
         "support_email": settings.SUPPORT_EMAIL,
-        "ttl_minutes": max(1, settings.VERIFICATION_CODE_TTL // 60),
+        "support_link": format_html(
+            '<a href="mailto:{0}" style="color:#3446c4;">{0}</a>', settings.SUPPORT_EMAIL
+        ),  # for the e-mails' HTML footer
+        "sms_product_name": settings.SMS_PRODUCT_NAME,
+        "ttl_minutes": ttl_minutes or max(1, settings.VERIFICATION_CODE_TTL // 60),
         "webotp_domain": settings.WEBOTP_DOMAIN,
     }
     base = f"notifications/{template}"
     files = {"subject": "_subject.txt", "text": "_message.txt", "html": "_message.html", "sms": "_sms.txt"}
-    rendered = {part: render_to_string(f"{base}{files[part]}", context) for part in parts}
+    try:
+        language = translation.get_supported_language_variant(language)
+    except LookupError:
+        language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        rendered = {part: render_to_string(f"{base}{files[part]}", context) for part in parts}
     if "subject" in rendered:
         rendered["subject"] = " ".join(rendered["subject"].split())
     if "sms" in rendered:
@@ -169,9 +196,10 @@ def _send(delivery: Delivery, sealed: Sealed) -> str:
     is a transient failure like a timeout."""
     try:
         if delivery.channel == Channel.EMAIL:
-            rendered = _render(sealed.template, sealed.code, _EMAIL_PARTS)
+            rendered = message_render(sealed.template, sealed.code, sealed.language, _EMAIL_PARTS)
             return email_send(EmailMessage(sealed.recipient, rendered["subject"], rendered["text"], rendered["html"]))
-        return sms_sender().send(to=sealed.recipient, body=_render(sealed.template, sealed.code, _SMS_PARTS)["sms"])
+        body = message_render(sealed.template, sealed.code, sealed.language, _SMS_PARTS)["sms"]
+        return sms_sender().send(to=sealed.recipient, body=body)
     except SoftTimeLimitExceeded as exc:
         raise TransientChannelError("send exceeded the task's soft time limit") from exc
 

@@ -19,6 +19,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisClusterException, RedisError
@@ -42,7 +44,7 @@ class ApplicationError(Exception):
 
     status = status.HTTP_400_BAD_REQUEST
     code = "invalid"
-    message = "The request could not be processed."
+    message = _("The request could not be processed.")
 
     def __init__(
         self, message: str | None = None, *, fields: dict[str, list[str]] | None = None, retry_after: int | None = None
@@ -56,7 +58,7 @@ class ApplicationError(Exception):
 class ServiceUnavailable(ApplicationError):
     status = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
-    message = "The service is temporarily unavailable. Please try again shortly."
+    message = _("The service is temporarily unavailable. Please try again shortly.")
 
     def __init__(self, message: str | None = None, *, retry_after: int | None = 5, **kwargs) -> None:
         super().__init__(message, retry_after=retry_after, **kwargs)
@@ -65,7 +67,38 @@ class ServiceUnavailable(ApplicationError):
 class RateLimited(ApplicationError):
     status = status.HTTP_429_TOO_MANY_REQUESTS
     code = "rate_limited"
-    message = "Too many requests. Please wait before trying again."
+    message = _("Too many requests. Please wait before trying again.")
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None, **kwargs) -> None:
+        super().__init__(message or wait_message(retry_after), retry_after=retry_after, **kwargs)
+
+
+def wait_message(seconds: int | None) -> str | None:
+    """ "Too many requests" with the wait in the language's plural forms: seconds under a minute,
+    then whole minutes, then whole hours (rounded up, so that nobody comes back too early)."""
+    if seconds is None:
+        return None
+    seconds = max(1, int(seconds))
+    if seconds < 60:
+        text = ngettext(
+            "Too many requests. Try again in %(count)d second.",
+            "Too many requests. Try again in %(count)d seconds.",
+            seconds,
+        )
+        return text % {"count": seconds}
+    minutes = -(-seconds // 60)
+    if minutes < 120:
+        text = ngettext(
+            "Too many requests. Try again in %(count)d minute.",
+            "Too many requests. Try again in %(count)d minutes.",
+            minutes,
+        )
+        return text % {"count": minutes}
+    hours = -(-seconds // 3600)
+    text = ngettext(
+        "Too many requests. Try again in %(count)d hour.", "Too many requests. Try again in %(count)d hours.", hours
+    )
+    return text % {"count": hours}
 
 
 def error_body(detail: str, code: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -118,12 +151,12 @@ def _from_token(exc: Exception) -> _Converted:
     # Every refused token answers alike: expired, forged, revoked by a password change, of an
     # inactive user or a malformed header. The reason is not the holder's business.
     return _Converted(
-        401, "Token is invalid or expired.", "token_not_valid", headers={"WWW-Authenticate": 'Bearer realm="api"'}
+        401, _("Token is invalid or expired."), "token_not_valid", headers={"WWW-Authenticate": 'Bearer realm="api"'}
     )
 
 
 def _from_validation(exc: exceptions.ValidationError) -> _Converted:
-    return _Converted(400, "Invalid input.", "invalid", _validation_fields(exc.detail))
+    return _Converted(400, _("Invalid input."), "invalid", _validation_fields(exc.detail))
 
 
 def _from_drf(exc: exceptions.APIException) -> _Converted:
@@ -183,12 +216,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 # Django-level handlers, for errors that never reach a DRF view (unknown URL, crash, CSRF), and
 # the answer ErrorShapeMiddleware gives any other error response without a JSON body.
 _STATUS_ERRORS = {
-    400: ("Bad request.", "bad_request"),
-    403: ("You do not have permission to perform this action.", "permission_denied"),
-    404: ("Not found.", "not_found"),
-    405: ("Method not allowed.", "method_not_allowed"),
-    413: ("The request body is too large.", "request_too_large"),
-    500: ("Internal server error.", "server_error"),
+    400: (_("Bad request."), "bad_request"),
+    403: (_("You do not have permission to perform this action."), "permission_denied"),
+    404: (_("Not found."), "not_found"),
+    405: (_("Method not allowed."), "method_not_allowed"),
+    413: (_("The request body is too large."), "request_too_large"),
+    500: (_("Internal server error."), "server_error"),
 }
 
 

@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from project.exceptions import error_body
@@ -50,7 +51,7 @@ def ready(request: HttpRequest) -> JsonResponse:
             logger.warning("readiness: %s unavailable: %s", name, type(exc).__name__)
             failed[name] = ["unavailable"]
     if failed:
-        response = JsonResponse(error_body("Not ready.", "service_unavailable", failed), status=503)
+        response = JsonResponse(error_body(_("Not ready."), "service_unavailable", failed), status=503)
         response["Retry-After"] = "5"
         return response
     return JsonResponse({"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}})

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from project.exceptions import status_error_response
 
 # Headers of the original answer that still mean something on the shaped one.
-_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary", "Content-Language")
 
 
 class ErrorShapeMiddleware:

@@ -3,6 +3,7 @@ admin, and the web pages (last, so that they never shadow an API path)."""
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView
 
 from project import docs, health
@@ -20,6 +21,9 @@ urlpatterns = [
     path("api/redoc/", docs.RedocDocs.as_view(url_name="schema"), name="redoc"),
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
+    # The pages' language switcher (Django's set_language: a cookie) and their JavaScript strings.
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["web"]), name="javascript-catalog"),
     path("", include("web.urls")),
 ]
 

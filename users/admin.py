@@ -15,6 +15,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import get_usage
 
 from project.exceptions import RateLimited, error_body
@@ -34,12 +35,12 @@ class IdentityFieldsMixin:
         if "username" in self.fields:
             self.fields["username"].empty_value = ""
         if "phone_number" in self.fields:
-            self.fields["phone_number"].help_text = "International (+12025550143) or in the default phone region."
+            self.fields["phone_number"].help_text = _("International (+12025550143) or in the default phone region.")
 
     def clean_username(self) -> str:
         username = normalize_username(self.cleaned_data.get("username") or "")
         if username and User.objects.username_taken(username, exclude_pk=self.instance.pk):
-            raise forms.ValidationError("This username, or one that looks like it, is taken.")
+            raise forms.ValidationError(_("This username, or one that looks like it, is taken."))
         return username
 
     def clean_email(self) -> str | None:
@@ -48,7 +49,7 @@ class IdentityFieldsMixin:
             return None
         email = normalize_email(value)
         if email is None:
-            raise forms.ValidationError("Enter a valid e-mail address.")
+            raise forms.ValidationError(_("Enter a valid e-mail address."))
         return email
 
     def clean_phone_number(self) -> str | None:
@@ -57,7 +58,7 @@ class IdentityFieldsMixin:
             return None
         phone = normalize_phone(value)
         if phone is None:
-            raise forms.ValidationError("Enter a valid phone number.")
+            raise forms.ValidationError(_("Enter a valid phone number."))
         return phone
 
 

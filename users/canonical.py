@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
 
 USERNAME_MAX_LENGTH = 150
 # A key is longer than its name where letters decompose (a Hangul syllable is up to 7 characters):
@@ -110,12 +111,12 @@ def validate_username(value: str) -> None:
     _username_length(value)
     _username_characters(value)
     if "@" in value or value.isdigit() or normalize_phone(value) is not None:
-        raise ValidationError("A username cannot be an e-mail address or a phone number.", code="invalid")
+        raise ValidationError(_("A username cannot be an e-mail address or a phone number."), code="invalid")
     if len(username_key(value)) > USERNAME_KEY_MAX_LENGTH:
-        raise ValidationError("This username is too long.", code="max_length")
+        raise ValidationError(_("This username is too long."), code="max_length")
 
 
 def validate_email_address(value: str) -> None:
     """Refuse an address that has no canonical form (an invalid IDNA domain, a non-ASCII mailbox)."""
     if normalize_email(value) is None:
-        raise ValidationError("Enter a valid e-mail address.", code="invalid")
+        raise ValidationError(_("Enter a valid e-mail address."), code="invalid")

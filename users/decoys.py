@@ -36,6 +36,7 @@ class Decoy:
 
     id: uuid.UUID
     target: Identifier | None = None
+    language: str = "en"  # a sign-up decoy's: its owner's, for the notices it sends
     auth_status: str = AuthStatus.NEW
     is_authenticated: bool = True
     is_active: bool = True
@@ -97,8 +98,9 @@ def signup_account(subject: uuid.UUID) -> User | Decoy | None:
     does not learn when the owner finished), or None when the sign-up was removed."""
     user = User.objects.filter(pk=subject).first()
     if user is None:
-        row = SignupDecoy.objects.filter(pk=subject).values_list("identifier_kind", "identifier").first()
-        return Decoy(id=subject, target=Identifier(*row)) if row else None
+        rows = SignupDecoy.objects.filter(pk=subject).values_list("identifier_kind", "identifier", "owner__language")
+        row = rows.first()
+        return Decoy(id=subject, target=Identifier(row[0], row[1]), language=row[2]) if row else None
     if not user.is_active or user.auth_status == AuthStatus.DONE:
         return Decoy(id=subject)
     return user

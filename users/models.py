@@ -13,10 +13,13 @@ set these fields.
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from users.canonical import (
     USERNAME_KEY_MAX_LENGTH,
@@ -30,21 +33,21 @@ from users.canonical import (
 
 
 class AuthType(models.TextChoices):
-    EMAIL = "via_email", "E-mail"
-    PHONE = "via_phone", "Phone"
+    EMAIL = "via_email", _("E-mail")
+    PHONE = "via_phone", _("Phone")
 
 
 class AuthStatus(models.TextChoices):
-    NEW = "new", "New"
-    CODE_VERIFIED = "code_verified", "Code verified"
-    DONE = "done", "Done"
+    NEW = "new", _("New")
+    CODE_VERIFIED = "code_verified", _("Code verified")
+    DONE = "done", _("Done")
 
 
 class Gender(models.TextChoices):
-    MALE = "male", "Male"
-    FEMALE = "female", "Female"
-    OTHER = "other", "Other"
-    UNSPECIFIED = "unspecified", "Prefer not to say"
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+    OTHER = "other", pgettext_lazy("gender", "Other")
+    UNSPECIFIED = "unspecified", _("Prefer not to say")
 
 
 class AccountManager(UserManager):
@@ -77,23 +80,37 @@ class User(AbstractUser):
     # Nullable until the profile is completed; unique by its key (below), whatever the case, width
     # or look-alike letters.
     username = models.CharField(
-        max_length=USERNAME_MAX_LENGTH, unique=True, null=True, blank=True, validators=[validate_username]
+        _("username"),
+        max_length=USERNAME_MAX_LENGTH,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_username],
     )
     username_key = models.CharField(
         max_length=USERNAME_KEY_MAX_LENGTH, unique=True, null=True, blank=True, editable=False
     )
-    email = models.EmailField(max_length=254, unique=True, null=True, blank=True, validators=[validate_email_address])
-    phone_number = models.CharField(max_length=16, unique=True, null=True, blank=True)  # E.164
-    auth_type = models.CharField(max_length=16, choices=AuthType.choices, default=AuthType.EMAIL)
-    auth_status = models.CharField(max_length=16, choices=AuthStatus.choices, default=AuthStatus.NEW, db_index=True)
-    bio = models.TextField(max_length=500, blank=True, default="")
-    gender = models.CharField(max_length=16, choices=Gender.choices, blank=True, default="")
+    email = models.EmailField(
+        _("e-mail address"), max_length=254, unique=True, null=True, blank=True, validators=[validate_email_address]
+    )
+    phone_number = models.CharField(_("phone number"), max_length=16, unique=True, null=True, blank=True)  # E.164
+    auth_type = models.CharField(_("signed up with"), max_length=16, choices=AuthType.choices, default=AuthType.EMAIL)
+    auth_status = models.CharField(
+        _("sign-up status"), max_length=16, choices=AuthStatus.choices, default=AuthStatus.NEW, db_index=True
+    )
+    bio = models.TextField(_("bio"), max_length=500, blank=True, default="")
+    gender = models.CharField(_("gender"), max_length=16, choices=Gender.choices, blank=True, default="")
+    # The language of every message sent to this person, whatever the language of the request
+    # that causes it: the one the sign-up was made in, changed with PATCH /user/me/.
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # The sign-up attempt (a claim of its sign-up tokens) whose code was verified: only that
     # attempt's tokens can complete the profile, not those of someone else who started a sign-up
     # of the same identifier.
     verified_attempt = models.UUIDField(null=True, blank=True, editable=False)
     # A change of e-mail address or phone number waiting for its code (users/services/profile.py).
-    pending_identifier_kind = models.CharField(max_length=16, choices=AuthType.choices, blank=True, default="")
+    pending_identifier_kind = models.CharField(
+        _("pending change of"), max_length=16, choices=AuthType.choices, blank=True, default=""
+    )
     pending_identifier = models.CharField(max_length=254, null=True, blank=True, editable=False)
 
     objects = AccountManager()
@@ -160,10 +177,10 @@ class SignupDecoy(models.Model):
     sign-up, removed with the abandoned sign-ups."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    identifier_kind = models.CharField(max_length=16, choices=AuthType.choices)
-    identifier = models.CharField(max_length=254)  # canonical e-mail or E.164 number
-    renewed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    owner = models.ForeignKey(User, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="+")
+    identifier_kind = models.CharField(_("identifier type"), max_length=16, choices=AuthType.choices)
+    identifier = models.CharField(_("identifier"), max_length=254)  # canonical e-mail or E.164 number
+    renewed_at = models.DateTimeField(_("renewed at"), default=timezone.now, db_index=True)
 
     class Meta:
         constraints = [
@@ -175,17 +192,17 @@ class SignupDecoy(models.Model):
 
 
 class SessionMethod(models.TextChoices):
-    PASSWORD = "password", "Password"
-    CODE = "code", "One-time code"
+    PASSWORD = "password", _("Password")
+    CODE = "code", _("One-time code")
 
 
 class SessionEnd(models.TextChoices):
-    LOGOUT = "logout", "Logged out"
-    ENDED = "ended", "Ended from another session"
-    LOGOUT_ALL = "logout_all", "Logged out everywhere"
-    PASSWORD = "password", "Password changed or reset"
-    REUSE = "reuse", "Refresh token reused"
-    DEACTIVATED = "deactivated", "Account deactivated"
+    LOGOUT = "logout", _("Logged out")
+    ENDED = "ended", _("Ended from another session")
+    LOGOUT_ALL = "logout_all", _("Logged out everywhere")
+    PASSWORD = "password", _("Password changed or reset")
+    REUSE = "reuse", _("Refresh token reused")
+    DEACTIVATED = "deactivated", _("Account deactivated")
 
 
 class Session(models.Model):
@@ -195,17 +212,19 @@ class Session(models.Model):
     access tokens. The durable record of every token's validity: nothing in Redis."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
-    method = models.CharField(max_length=16, choices=SessionMethod.choices)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(default=timezone.now)  # login or last refresh
-    expires_at = models.DateTimeField()  # when the newest refresh token expires
-    generation = models.PositiveIntegerField(default=1)
-    rotated_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=16, choices=SessionEnd.choices, blank=True, default="")
-    user_agent = models.CharField(max_length=256, blank=True, default="")
-    client = models.CharField(max_length=64, blank=True, default="")  # masked address
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="sessions")
+    method = models.CharField(_("method"), max_length=16, choices=SessionMethod.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), default=timezone.now)  # login or last refresh
+    expires_at = models.DateTimeField(
+        _("expires at"),
+    )  # when the newest refresh token expires
+    generation = models.PositiveIntegerField(_("generation"), default=1)
+    rotated_at = models.DateTimeField(_("rotated at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=16, choices=SessionEnd.choices, blank=True, default="")
+    user_agent = models.CharField(_("user agent"), max_length=256, blank=True, default="")
+    client = models.CharField(_("client network"), max_length=64, blank=True, default="")  # masked address
 
     class Meta:
         indexes = [

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -87,7 +88,7 @@ class IdentifierField(Text):
     def run_validation(self, data: Any = serializers.empty):
         identifier = parse_identifier(super().run_validation(data))  # a string of at most 254
         if identifier is None:
-            raise serializers.ValidationError("Enter a valid e-mail address or phone number.")
+            raise serializers.ValidationError(_("Enter a valid e-mail address or phone number."))
         return identifier
 
 
@@ -106,7 +107,7 @@ class SignupOutput(serializers.Serializer):
 class CodeField(serializers.Field):
     """A code as a string of digits, or as a JSON integer zero-padded to the code length."""
 
-    default_error_messages = {"invalid": "Enter the {length}-digit code."}
+    default_error_messages = {"invalid": _("Enter the {length}-digit code.")}
 
     def to_internal_value(self, data: Any) -> str:
         length = settings.VERIFICATION_CODE_LENGTH
@@ -163,6 +164,9 @@ class ProfileInput(serializers.Serializer):
     gender = GenderField(
         required=False, allow_blank=True, help_text="male, female, other or unspecified (men/women are accepted)."
     )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES, required=False, help_text="The language of the messages sent to the account."
+    )
     password = Secret(required=False)
     confirm_password = Secret(required=False)
     old_password = Secret(required=False, help_text="Required to change an existing password.")
@@ -184,6 +188,7 @@ def profile_body(user) -> dict[str, Any]:
         "first_name": user.first_name,
         "bio": user.bio,
         "gender": user.gender,
+        "language": user.language,
         "email": user.email,
         "phone_number": user.phone_number,
         "auth_type": user.auth_type,
@@ -197,6 +202,7 @@ class ProfileOutput(serializers.Serializer):
     first_name = serializers.CharField()
     bio = serializers.CharField()
     gender = serializers.CharField()
+    language = serializers.CharField(help_text="The language of the messages sent to the account (en, es, ru).")
     email = serializers.EmailField(allow_null=True)
     phone_number = serializers.CharField(allow_null=True)
     auth_type = serializers.ChoiceField(choices=AuthType.choices)
@@ -243,20 +249,25 @@ class DeliveryStatusOutput(serializers.Serializer):
         data = super().to_representation(delivery)
         if data["status"] == DeliveryStatus.SUPPRESSED:
             data["status"] = DeliveryStatus.SENT
-            data["detail"] = self._DETAILS[DeliveryStatus.SENT]
+            data["detail"] = str(self._DETAILS[DeliveryStatus.SENT])
         return data
 
+    # Whole sentences for each channel, so that each language can say them its own way.
     _DETAILS = {
-        "queued": "Sending your code.",
-        "sent": "Your code was sent.",
-        "delivered": "Your code was delivered.",
-        "failed": "We could not send your code to this {what}. Check it, or sign up another way.",
-        "undelivered": "Your code could not be delivered to this {what}. Check it, or sign up another way.",
+        "queued": _("Sending your code."),
+        "sent": _("Your code was sent."),
+        "delivered": _("Your code was delivered."),
+        ("failed", "email"): _("We could not send your code to this address. Check it, or sign up another way."),
+        ("failed", "sms"): _("We could not send your code to this number. Check it, or sign up another way."),
+        ("undelivered", "email"): _(
+            "Your code could not be delivered to this address. Check it, or sign up another way."
+        ),
+        ("undelivered", "sms"): _("Your code could not be delivered to this number. Check it, or sign up another way."),
     }
 
     def get_detail(self, delivery) -> str:
-        what = "address" if delivery.channel == "email" else "number"
-        return self._DETAILS.get(delivery.status, "").format(what=what)
+        detail = self._DETAILS.get(delivery.status) or self._DETAILS.get((delivery.status, delivery.channel), "")
+        return str(detail)
 
 
 # --- the rest of an account's life ------------------------------------------------------------------

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import phonenumbers
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from phonenumbers import PhoneNumberType
 
 from project import metrics
@@ -44,17 +45,17 @@ BUDGET_KEY = "all"  # the budget has one counter for every SMS
 
 class SmsUnavailable(ApplicationError):
     code = "sms_unavailable"
-    message = "We cannot send a code to this number. Use another number or an e-mail address."
+    message = _("We cannot send a code to this number. Use another number or an e-mail address.")
 
 
 class ChallengeRequired(ApplicationError):
     code = "challenge_required"
-    message = "Complete the challenge and send its response with the request."
+    message = _("Complete the challenge and send its response with the request.")
 
 
 class ChallengeFailed(ApplicationError):
     code = "challenge_failed"
-    message = "The challenge was not passed. Complete it again and send the new response."
+    message = _("The challenge was not passed. Complete it again and send the new response.")
 
 
 @dataclass(frozen=True)

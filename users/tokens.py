@@ -26,6 +26,7 @@ from typing import Any
 import jwt
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt import tokens as jwt_tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.backends import TokenBackend
@@ -126,7 +127,7 @@ class ClaimsChecked:
 
     def verify(self) -> None:
         if _claims_malformed(self.payload):
-            raise TokenError("Token has malformed claims.")
+            raise TokenError(_("Token has malformed claims."))
         super().verify()
 
 
@@ -151,7 +152,7 @@ class RefreshToken(ClaimsChecked, jwt_tokens.Token):
     def verify(self) -> None:
         super().verify()
         if "sid" not in self.payload or "gen" not in self.payload:
-            raise TokenError("Token has no session.")
+            raise TokenError(_("Token has no session."))
 
     @property
     def session_id(self) -> uuid.UUID:
@@ -179,11 +180,11 @@ class AccessTokenAuthentication(JWTAuthentication):
     def get_user(self, validated_token: AccessToken) -> User:
         session_id = validated_token.session_id
         if session_id is None:
-            raise InvalidToken("Token has no session.")
+            raise InvalidToken(_("Token has no session."))
         user_id = uuid.UUID(validated_token[jwt_settings.USER_ID_CLAIM])
         user = live_session_user(user_id=user_id, session_id=session_id, now=timezone.now())
         if user is None:
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         return user
 
 
@@ -203,7 +204,7 @@ class AccessTokenOnlyAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token: AccessToken) -> AccessHolder:
         if validated_token.session_id is None:
-            raise InvalidToken("Token has no session.")
+            raise InvalidToken(_("Token has no session."))
         return AccessHolder(uuid.UUID(validated_token[jwt_settings.USER_ID_CLAIM]))
 
 
@@ -285,7 +286,7 @@ class SignupTokenAuthentication(FlowTokenAuthentication):
     def get_user(self, validated_token: SignupToken) -> User | Decoy:
         account = signup_account(validated_token.subject)
         if account is None:  # the pending sign-up was removed: start again
-            raise InvalidToken("This sign-up no longer exists.")
+            raise InvalidToken(_("This sign-up no longer exists."))
         return account
 
 

@@ -31,6 +31,20 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 PRODUCT_NAME = env("PRODUCT_NAME", default="DRF Custom Authentication")
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@example.com")
 
+
+def sms_name(name: str, limit: int = 11) -> str:
+    """``name`` cut at a word boundary to ``limit`` characters: what an SMS calls the product, so
+    that every SMS fits one segment in every language (notifications/sms_text.py checks it)."""
+    cut = ""
+    for word in name.split():
+        if len(f"{cut} {word}".strip()) > limit:
+            break
+        cut = f"{cut} {word}".strip()
+    return cut or name[:limit]
+
+
+SMS_PRODUCT_NAME = env("SMS_PRODUCT_NAME", default=sms_name(PRODUCT_NAME))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -56,6 +70,9 @@ MIDDLEWARE = [
     # Serves the pages' CSS and JS under gunicorn too (compressed, cache-busted after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the answer: the pages' switcher (its cookie), else Accept-Language, else
+    # English; sets Content-Language on every answer.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -485,7 +502,11 @@ STATIC_URL = "static/"
 # pages' CSS and JS, and the docs' Swagger UI and ReDoc, without a collectstatic step or a separate
 # web server.
 WHITENOISE_USE_FINDERS = True
-LANGUAGE_CODE = "en-us"
+# Everything a person reads is translated (locale/<language>/LC_MESSAGES, built by `make install`
+# with compilemessages); an account keeps the language it signed up in for the messages it gets.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

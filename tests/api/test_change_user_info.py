@@ -7,7 +7,18 @@ from tests.factories import PASSWORD, UserFactory
 from users.models import AuthStatus, User
 
 NEW_PASSWORD = "Purple-Otter-Lantern-7"
-PROFILE_KEYS = {"id", "username", "first_name", "bio", "gender", "email", "phone_number", "auth_type", "auth_status"}
+PROFILE_KEYS = {
+    "id",
+    "username",
+    "first_name",
+    "bio",
+    "gender",
+    "language",
+    "email",
+    "phone_number",
+    "auth_type",
+    "auth_status",
+}
 
 
 def complete(**extra) -> dict:

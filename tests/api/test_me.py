@@ -10,7 +10,18 @@ from tests.api.conftest import EMAIL, assert_error
 from tests.factories import PASSWORD, PhoneUserFactory, UserFactory
 from users.models import AuthStatus, AuthType, Session, User
 
-PROFILE_KEYS = {"id", "username", "first_name", "bio", "gender", "email", "phone_number", "auth_type", "auth_status"}
+PROFILE_KEYS = {
+    "id",
+    "username",
+    "first_name",
+    "bio",
+    "gender",
+    "language",
+    "email",
+    "phone_number",
+    "auth_type",
+    "auth_status",
+}
 NEW_PASSWORD = "Purple-Otter-Lantern-7"
 
 
@@ -33,6 +44,7 @@ def test_me_answers_with_the_profile_of_the_logged_in_user(api, user, tokens):
         "first_name": "Jane",
         "bio": "Writes tests.",
         "gender": "female",
+        "language": "en",
         "email": EMAIL,
         "phone_number": None,
         "auth_type": AuthType.EMAIL,

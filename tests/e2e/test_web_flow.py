@@ -370,7 +370,7 @@ _FOCUSED_FIELD = """() => {
 @pytest.mark.parametrize("path", ["/signup/", "/login/", "/password-reset/", "/login-code/"])
 def test_a_field_reached_with_the_keyboard_shows_its_focus(page: Page, path):
     page.goto(path)
-    expect(page.locator("form")).to_be_visible()
+    expect(page.locator("main form")).to_be_visible()
     page.evaluate("document.activeElement.blur()")  # undo autofocus: the keyboard starts from the top
 
     fields: dict[str, dict] = {}  # every form field the Tab key reaches, once round the page

@@ -330,6 +330,7 @@ def test_flower_shows_delivery_tasks_with_sealed_arguments(stack_env, processes,
         recipient="jane.doe@example.com",
         purpose="signup",
         template=TEMPLATE_VERIFICATION_CODE,
+        language="en",
         code=code,
     )
     smtp_server.wait_for_messages(1)

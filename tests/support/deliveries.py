@@ -15,6 +15,7 @@ def queue_code(capture_on_commit, *, channel: str, recipient: str, code: str) ->
             recipient=recipient,
             purpose="signup",
             template=TEMPLATE_VERIFICATION_CODE,
+            language="en",
             code=code,
         )
     delivery.refresh_from_db()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION_CODE, _render
+from notifications.services import TEMPLATE_SIGNUP_NOTICE, TEMPLATE_VERIFICATION_CODE, message_render
 
 CODE = "482913"
 
@@ -12,36 +12,37 @@ CODE = "482913"
 @pytest.fixture(autouse=True)
 def _product(settings):
     settings.PRODUCT_NAME = "Acme <Auth> & Co"
+    settings.SMS_PRODUCT_NAME = "Acme <A> &"
     settings.SUPPORT_EMAIL = "help@acme.example"
     settings.WEBOTP_DOMAIN = "auth.example.com"
     settings.VERIFICATION_CODE_TTL = 600
 
 
 def test_the_code_is_in_the_subject_text_html_and_sms():
-    rendered = _render(TEMPLATE_VERIFICATION_CODE, CODE)
+    rendered = message_render(TEMPLATE_VERIFICATION_CODE, CODE, "en")
 
     for part in ("subject", "text", "html", "sms"):
         assert CODE in rendered[part], part
 
 
 def test_the_subject_is_one_line():
-    subject = _render(TEMPLATE_VERIFICATION_CODE, CODE)["subject"]
+    subject = message_render(TEMPLATE_VERIFICATION_CODE, CODE, "en")["subject"]
 
     assert "\n" not in subject
     assert subject == subject.strip()
 
 
 def test_html_is_autoescaped_and_text_is_not():
-    rendered = _render(TEMPLATE_VERIFICATION_CODE, CODE)
+    rendered = message_render(TEMPLATE_VERIFICATION_CODE, CODE, "en")
 
     assert "Acme &lt;Auth&gt; &amp; Co" in rendered["html"]
     assert "Acme <Auth> & Co" not in rendered["html"]
     assert "Acme <Auth> & Co" in rendered["text"]
-    assert "Acme <Auth> & Co" in rendered["sms"]
+    assert "Acme <A> &" in rendered["sms"]  # SMS_PRODUCT_NAME, unescaped
 
 
 def test_the_messages_name_the_support_address_and_the_lifetime():
-    rendered = _render(TEMPLATE_VERIFICATION_CODE, CODE)
+    rendered = message_render(TEMPLATE_VERIFICATION_CODE, CODE, "en")
 
     assert "help@acme.example" in rendered["text"]
     assert 'href="mailto:help@acme.example"' in rendered["html"]
@@ -50,7 +51,7 @@ def test_the_messages_name_the_support_address_and_the_lifetime():
 
 
 def test_the_html_styles_are_inline_for_mail_clients():
-    html = _render(TEMPLATE_VERIFICATION_CODE, CODE)["html"]
+    html = message_render(TEMPLATE_VERIFICATION_CODE, CODE, "en")["html"]
 
     assert html.lstrip().startswith("<!DOCTYPE html>")
     assert 'style="' in html
@@ -60,13 +61,13 @@ def test_the_html_styles_are_inline_for_mail_clients():
 
 
 def test_the_sms_ends_with_the_webotp_line():
-    sms = _render(TEMPLATE_VERIFICATION_CODE, CODE)["sms"]
+    sms = message_render(TEMPLATE_VERIFICATION_CODE, CODE, "en")["sms"]
 
     assert sms.splitlines()[-1] == f"@auth.example.com #{CODE}"
 
 
 def test_the_sign_up_notice_carries_no_code():
-    rendered = _render(TEMPLATE_SIGNUP_NOTICE, None)
+    rendered = message_render(TEMPLATE_SIGNUP_NOTICE, None, "en")
     rendered["html"] = re.sub(r"<[^>]*>", " ", rendered["html"])  # tags hold colours like #123456
 
     for part in ("subject", "text", "html", "sms"):

@@ -111,6 +111,7 @@ def test_enqueue_records_a_masked_queued_delivery_and_publishes_only_after_commi
             recipient=NUMBER,
             purpose="signup",
             template=TEMPLATE_VERIFICATION_CODE,
+            language="en",
             code=CODE,
         )
     assert published == []  # a rolled back sign-up sends nothing

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Channel
 from notifications.services import delivery_enqueue
@@ -35,17 +36,17 @@ PURPOSE_CHANGE_IDENTIFIER = "change_identifier"
 
 class CodeInvalid(ApplicationError):
     code = "code_invalid"
-    message = "The code is incorrect."
+    message = _("The code is incorrect.")
 
 
 class CodeExpired(ApplicationError):
     code = "code_expired"
-    message = "The code has expired or was already used. Request a new one."
+    message = _("The code has expired or was already used. Request a new one.")
 
 
 class CodeAttemptsExceeded(ApplicationError):
     code = "code_attempts_exceeded"
-    message = "Too many incorrect codes. Request a new one."
+    message = _("Too many incorrect codes. Request a new one.")
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,19 @@ class Message:
     template: str | None
     with_code: bool
     purpose: str  # of the delivery record: what the message is about
+    language: str  # of the account it goes to, never the request's
 
     @classmethod
-    def code(cls, to: Identifier, template: str, purpose: str) -> "Message":
-        return cls(to, template, True, purpose)
+    def code(cls, to: Identifier, template: str, purpose: str, language: str) -> "Message":
+        return cls(to, template, True, purpose, language)
 
     @classmethod
-    def notice(cls, to: Identifier, template: str, purpose: str) -> "Message":
-        return cls(to, template, False, purpose)
+    def notice(cls, to: Identifier, template: str, purpose: str, language: str) -> "Message":
+        return cls(to, template, False, purpose, language)
 
     @classmethod
     def suppressed(cls, to: Identifier, purpose: str) -> "Message":
-        return cls(to, None, False, purpose)
+        return cls(to, None, False, purpose, settings.LANGUAGE_CODE)
 
 
 def channel_of(identifier: Identifier) -> str:
@@ -149,6 +151,7 @@ def code_send(
             recipient=message.to.value,
             purpose=message.purpose,
             template=message.template,
+            language=message.language,
             code=issued.code if message.with_code else None,
         )
     except Exception:
@@ -185,12 +188,19 @@ def code_resend(
     return issued.retry_after
 
 
-def notice_send(*, subject: uuid.UUID, to: Identifier, template: str, purpose: str) -> None:
+def notice_send(*, subject: uuid.UUID, to: Identifier, template: str, purpose: str, language: str) -> None:
     """Queue a notice without a code (a password changed, an address being replaced...) to ``to``
-    about ``subject``'s account; a test identifier gets none."""
+    about ``subject``'s account, in ``language`` (the account's); a test identifier gets none."""
     if fixed_test_code(to) is not None:
         return
-    delivery_enqueue(subject=subject, channel=channel_of(to), recipient=to.value, purpose=purpose, template=template)
+    delivery_enqueue(
+        subject=subject,
+        channel=channel_of(to),
+        recipient=to.value,
+        purpose=purpose,
+        template=template,
+        language=language,
+    )
 
 
 def code_confirm(

@@ -8,6 +8,7 @@ import logging
 import uuid
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from notifications.services import deliveries_anonymise
 from project.exceptions import ApplicationError
@@ -26,12 +27,12 @@ def account_delete(*, user: User, password: str | None = None, code: str | None 
     if user.has_usable_password():
         if not password or not user.check_password(password):
             raise ApplicationError(
-                "Invalid input.", fields={"password": ["Your current password is required and must be correct."]}
+                _("Invalid input."), fields={"password": [_("Your current password is required and must be correct.")]}
             )
     elif not code:
         raise ApplicationError(
-            "Invalid input.",
-            fields={"code": ["Ask for a login code and send it to delete an account without password."]},
+            _("Invalid input."),
+            fields={"code": [_("Ask for a login code and send it to delete an account without password.")]},
         )
     else:
         code_confirm(purpose=PURPOSE_LOGIN_CODE, subject=user.pk, code=code, decoy=False)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from notifications.services import TEMPLATE_LOGIN_CODE
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 class InvalidCredentials(ApplicationError):
     status = status.HTTP_401_UNAUTHORIZED
     code = "invalid_credentials"
-    message = "No active account found with the given credentials."
+    message = _("No active account found with the given credentials.")
 
 
 def login_with_password(
@@ -98,7 +99,7 @@ def login_code_request(*, user_input: str, client: SmsClient, hits: Sequence[Hit
     if subject.decoy or guard_refused:
         message = Message.suppressed(typed, PURPOSE_LOGIN_CODE)
     else:
-        message = Message.code(typed, TEMPLATE_LOGIN_CODE, PURPOSE_LOGIN_CODE)
+        message = Message.code(typed, TEMPLATE_LOGIN_CODE, PURPOSE_LOGIN_CODE, user.language)
     code_send(purpose=PURPOSE_LOGIN_CODE, subject=subject.id, message=message, client=None, hits=hits)
     logger.info("login code %s requested", subject.id)
     return str(LoginCodeToken.for_subject(subject.id))

@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from notifications.services import TEMPLATE_PASSWORD_CHANGED_NOTICE, TEMPLATE_PASSWORD_RESET_CODE
@@ -78,7 +79,7 @@ def password_checked(*, password: str, confirm_password: str | None, user: User,
     """Validate a new password as :func:`password_hash_checked` does, without hashing it."""
     errors: dict[str, list[str]] = {}
     if confirm_password != password:
-        errors["confirm_password"] = ["The two passwords do not match."]
+        errors["confirm_password"] = [_("The two passwords do not match.")]
     similar_to = User(
         username=probe.get("username") or user.username,
         email=user.email,
@@ -89,21 +90,23 @@ def password_checked(*, password: str, confirm_password: str | None, user: User,
     except DjangoValidationError as exc:
         errors["password"] = list(exc.messages)
     if errors:
-        raise ApplicationError("Invalid input.", fields=errors)
+        raise ApplicationError(_("Invalid input."), fields=errors)
 
 
-def _reset_message(to: Identifier, *, decoy: bool) -> Message:
-    if decoy:
+def _reset_message(to: Identifier, *, account: User | None) -> Message:
+    """The reset code for a finished account, in its language; for a decoy, a message never sent."""
+    if account is None:
         return Message.suppressed(to, PURPOSE_PASSWORD_RESET)
-    return Message.code(to, TEMPLATE_PASSWORD_RESET_CODE, PURPOSE_PASSWORD_RESET)
+    return Message.code(to, TEMPLATE_PASSWORD_RESET_CODE, PURPOSE_PASSWORD_RESET, account.language)
 
 
 def password_reset_request(*, identifier: Identifier, client: SmsClient, hits: Sequence[Hit] = ()) -> str:
     """Send a reset code to a finished account's ``identifier`` (a decoy's message otherwise) and
     return the reset token. A number passes the SMS guard whether an account stands behind it or
     not, counted with the request's limits (``hits``) and the code in one step."""
-    subject = flow_subject(purpose=PURPOSE_PASSWORD_RESET, identifier=identifier, account=account_for(identifier))
-    message = _reset_message(identifier, decoy=subject.decoy)
+    account = account_for(identifier)
+    subject = flow_subject(purpose=PURPOSE_PASSWORD_RESET, identifier=identifier, account=account)
+    message = _reset_message(identifier, account=None if subject.decoy else account)
     code_send(purpose=PURPOSE_PASSWORD_RESET, subject=subject.id, message=message, client=client, hits=hits)
     logger.info("password reset %s requested", subject.id)
     return password_reset_token(subject=subject.id, identifier=identifier)
@@ -122,10 +125,10 @@ def password_reset_resend(
     SMS guard in both cases."""
     named = _unsealed(token)
     if is_decoy(account):
-        message = _reset_message(named, decoy=True)
+        message = _reset_message(named, account=None)
     else:
         value = account.email if named.is_email else account.phone_number
-        message = _reset_message(Identifier(named.kind, value), decoy=False) if value else None
+        message = _reset_message(Identifier(named.kind, value), account=account) if value else None
     return code_resend(purpose=PURPOSE_PASSWORD_RESET, subject=account.id, message=message, client=client, hits=hits)
 
 
@@ -157,4 +160,5 @@ def password_set(*, user: User, password_hash: str, reason: str) -> None:
         to=account_identifier(user),
         template=TEMPLATE_PASSWORD_CHANGED_NOTICE,
         purpose=PURPOSE_PASSWORD_CHANGED,
+        language=user.language,
     )

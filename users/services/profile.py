@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from notifications.services import (
     TEMPLATE_IDENTIFIER_CHANGE_CODE,
@@ -47,16 +48,16 @@ PURPOSE_IDENTIFIER_CLAIM_NOTICE = "identifier_claim_notice"
 class VerificationRequired(ApplicationError):
     status = 403
     code = "verification_required"
-    message = "Verify your e-mail address or phone number first."
+    message = _("Verify your e-mail address or phone number first.")
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
-    return ApplicationError("Invalid input.", fields={field: [message]})
+    return ApplicationError(_("Invalid input."), fields={field: [message]})
 
 
 def _username_free(username: str | None, user: User) -> None:
     if username and User.objects.username_taken(username, exclude_pk=user.pk):
-        raise _invalid("username", "This username is taken.")
+        raise _invalid("username", _("This username is taken."))
 
 
 class _Conflict(Exception):
@@ -82,7 +83,7 @@ def _profile_saved(user: User, changes: dict[str, Any], check: Callable[[User], 
     try:
         return _saved(user, changes, check)
     except _Conflict as exc:
-        raise _invalid("username", "This username is taken.") from exc
+        raise _invalid("username", _("This username is taken.")) from exc
 
 
 def _signup_token_may_complete(user: User, token: SignupToken) -> bool:
@@ -104,15 +105,16 @@ def profile_complete(
     first_name: str | None = None,
     bio: str | None = None,
     gender: str | None = None,
+    language: str | None = None,
     old_password: str | None = None,
 ) -> User:
     """Finish a sign-up: username and password (required), and the optional fields."""
     if not _signup_token_may_complete(user, signup_token):
         raise VerificationRequired()
     if not (username or user.username):
-        raise _invalid("username", "This field is required.")
+        raise _invalid("username", _("This field is required."))
     if password is None:
-        raise _invalid("password", "This field is required.")
+        raise _invalid("password", _("This field is required."))
     _username_free(username, user)
     password_hash = password_hash_checked(
         password=password, confirm_password=confirm_password, user=user, username=username, first_name=first_name
@@ -120,11 +122,11 @@ def profile_complete(
 
     def still_verified(locked: User) -> None:
         if locked.auth_status == AuthStatus.DONE:
-            raise VerificationRequired("This sign-up is already finished; log in instead.")
+            raise VerificationRequired(_("This sign-up is already finished; log in instead."))
         if not _signup_token_may_complete(locked, signup_token):
             raise VerificationRequired()  # another attempt verified in the meantime
 
-    given = {"first_name": first_name, "username": username, "bio": bio, "gender": gender}
+    given = {"first_name": first_name, "username": username, "bio": bio, "gender": gender, "language": language}
     changes = {field: value for field, value in given.items() if value is not None}
     completed = _profile_saved(
         user, {**changes, "password": password_hash, "auth_status": AuthStatus.DONE}, check=still_verified
@@ -140,21 +142,23 @@ def profile_change(
     username: str | None = None,
     bio: str | None = None,
     gender: str | None = None,
+    language: str | None = None,
     password: str | None = None,
     confirm_password: str | None = None,
     old_password: str | None = None,
 ) -> User:
-    """Change a finished profile. A new password needs the current one and ends every session."""
+    """Change a finished profile (``language``: of the messages the account gets). A new password
+    needs the current one and ends every session."""
     if user.auth_status != AuthStatus.DONE:
         raise VerificationRequired()
     _username_free(username, user)
-    given = {"first_name": first_name, "username": username, "bio": bio, "gender": gender}
+    given = {"first_name": first_name, "username": username, "bio": bio, "gender": gender, "language": language}
     changes = {field: value for field, value in given.items() if value is not None}
     if password is None:
         return _profile_saved(user, changes)
     errors: dict[str, list[str]] = {}
     if not old_password or not user.check_password(old_password):
-        errors["old_password"] = ["Your current password is required and must be correct."]
+        errors["old_password"] = [_("Your current password is required and must be correct.")]
     try:
         password_hash = password_hash_checked(
             password=password, confirm_password=confirm_password, user=user, username=username, first_name=first_name
@@ -162,7 +166,7 @@ def profile_change(
     except ApplicationError as exc:
         errors.update(exc.fields)
     if errors:
-        raise ApplicationError("Invalid input.", fields=errors)
+        raise ApplicationError(_("Invalid input."), fields=errors)
     saved = _profile_saved(user, changes)
     password_set(user=saved, password_hash=password_hash, reason=SessionEnd.PASSWORD)
     saved.password = password_hash
@@ -186,17 +190,19 @@ def identifier_change_request(*, user: User, identifier: Identifier, password: s
     """Ask to reach the account by ``identifier`` from now on: a code goes to it, a notice to the
     account's current identifier of that kind. Returns the cooldown before another code."""
     if not user.check_password(password):
-        raise _invalid("password", "Your current password is required and must be correct.")
+        raise _invalid("password", _("Your current password is required and must be correct."))
     current = getattr(user, _identifier_field(identifier.kind))
     if identifier.value == current:
-        raise _invalid("email_phone_number", "This is already the address or number of your account.")
+        raise _invalid("email_phone_number", _("This is already the address or number of your account."))
     if not identifier.is_email and fixed_test_code(identifier) is None:
         sms_guard_check(number=identifier.value, client=client)  # before anything is written
     owner = account_for(identifier)
     if owner is not None:  # someone else's: its owner is told, and no code it could confirm goes out
-        message = Message.notice(identifier, TEMPLATE_IDENTIFIER_CLAIM_NOTICE, PURPOSE_IDENTIFIER_CLAIM_NOTICE)
+        message = Message.notice(
+            identifier, TEMPLATE_IDENTIFIER_CLAIM_NOTICE, PURPOSE_IDENTIFIER_CLAIM_NOTICE, owner.language
+        )
     else:
-        message = Message.code(identifier, TEMPLATE_IDENTIFIER_CHANGE_CODE, PURPOSE_CHANGE_IDENTIFIER)
+        message = Message.code(identifier, TEMPLATE_IDENTIFIER_CHANGE_CODE, PURPOSE_CHANGE_IDENTIFIER, user.language)
     retry_after = code_resend(
         purpose=PURPOSE_CHANGE_IDENTIFIER, subject=user.pk, message=message, client=None, binding=_binding(identifier)
     )
@@ -207,6 +213,7 @@ def identifier_change_request(*, user: User, identifier: Identifier, password: s
         to=Identifier(identifier.kind, current) if current else account_identifier(user),
         template=TEMPLATE_IDENTIFIER_CHANGE_NOTICE,
         purpose=PURPOSE_IDENTIFIER_CHANGE_NOTICE,
+        language=user.language,
     )
     logger.info("identifier change of %s requested", user.id)
     return retry_after

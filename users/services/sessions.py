@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -37,13 +38,13 @@ logger = logging.getLogger(__name__)
 class RefreshTokenInvalid(ApplicationError):
     status = status.HTTP_401_UNAUTHORIZED
     code = "token_not_valid"
-    message = "Token is invalid or expired."
+    message = _("Token is invalid or expired.")
 
 
 class SessionNotFound(ApplicationError):
     status = status.HTTP_404_NOT_FOUND
     code = "not_found"
-    message = "No such session."
+    message = _("No such session.")
 
 
 def mask_address(address: str) -> str:
@@ -136,13 +137,13 @@ def session_logout(*, access: AccessToken, refresh: str) -> None:
         token = RefreshToken(refresh)
     except TokenError as exc:
         raise ApplicationError(
-            "The refresh token is invalid or expired.", fields={"refresh": ["Token is invalid or expired."]}
+            _("The refresh token is invalid or expired."), fields={"refresh": [_("Token is invalid or expired.")]}
         ) from exc
     user_id = access[jwt_settings.USER_ID_CLAIM]
     if token[jwt_settings.USER_ID_CLAIM] != user_id:
         raise ApplicationError(
-            "The refresh token does not belong to you.",
-            fields={"refresh": ["The refresh token does not belong to you."]},
+            _("The refresh token does not belong to you."),
+            fields={"refresh": [_("The refresh token does not belong to you.")]},
         )
     now = timezone.now()
     ended = session_end_by_live_caller(
@@ -153,9 +154,9 @@ def session_logout(*, access: AccessToken, refresh: str) -> None:
             id=access.session_id, user_id=user_id, ended_at__isnull=True, expires_at__gt=now, user__is_active=True
         )
         if not caller_live.exists():
-            raise InvalidToken("Token is invalid or expired.")  # the access token's session is over
+            raise InvalidToken(_("Token is invalid or expired."))  # the access token's session is over
         raise ApplicationError(
-            "The refresh token is invalid or expired.", fields={"refresh": ["Token is invalid or expired."]}
+            _("The refresh token is invalid or expired."), fields={"refresh": [_("Token is invalid or expired.")]}
         )
     metrics.SESSIONS_ENDED.labels("logout").inc()
     logger.info("logout %s", user_id)

@@ -86,33 +86,36 @@ def _code_key_of(token: SignupToken) -> str:
     return token.get("ck") or str(token.subject)
 
 
-def _signup_message(to: Identifier, *, decoy: bool) -> Message:
+def _signup_message(to: Identifier, *, decoy: bool, language: str) -> Message:
     if decoy:
-        return Message.notice(to, TEMPLATE_SIGNUP_NOTICE, PURPOSE_SIGNUP_NOTICE)
-    return Message.code(to, TEMPLATE_VERIFICATION_CODE, PURPOSE_SIGNUP)
+        return Message.notice(to, TEMPLATE_SIGNUP_NOTICE, PURPOSE_SIGNUP_NOTICE, language)
+    return Message.code(to, TEMPLATE_VERIFICATION_CODE, PURPOSE_SIGNUP, language)
 
 
-def signup_start(*, identifier: Identifier, client: SmsClient, hits: Sequence[Hit] = ()) -> SignupResult:
-    """Start a sign-up: the request's limits (``hits``, and the SMS rules for a number) and the
-    code in one Redis step, the account (or a decoy for a finished one) and the delivery record in
-    one database statement, then one publish: the code to a new sign-up, a notice to the owner of
-    a finished account."""
+def signup_start(*, identifier: Identifier, client: SmsClient, language: str, hits: Sequence[Hit] = ()) -> SignupResult:
+    """Start a sign-up in ``language`` (the request's): the request's limits (``hits``, and the SMS
+    rules for a number) and the code in one Redis step, the account (or a decoy for a finished one)
+    and the delivery record in one database statement, then one publish: the code to a new sign-up,
+    a notice to the owner of a finished account, each in the account's language."""
     code_key = signup_code_key(identifier)
     issued, fixed = code_issue_limited(
         purpose=PURPOSE_SIGNUP,
         subject=code_key,
-        message=_signup_message(identifier, decoy=False),
+        message=_signup_message(identifier, decoy=False, language=language),
         client=client,
         hits=hits,
     )
     sends = issued.code is not None and fixed is None
     draft = DeliveryDraft(uuid.uuid4(), channel_of(identifier), identifier.value) if sends else None
     try:
-        record = signup_record(identifier=identifier, delivery=draft)
+        record = signup_record(identifier=identifier, delivery=draft, language=language)
         if draft is not None:
-            message = _signup_message(identifier, decoy=record.subject.decoy)
+            message = _signup_message(identifier, decoy=record.subject.decoy, language=record.language)
             sealed = delivery_sealed(
-                recipient=identifier.value, template=message.template, code=issued.code if message.with_code else None
+                recipient=identifier.value,
+                template=message.template,
+                code=issued.code if message.with_code else None,
+                language=message.language,
             )
             delivery_publish(str(draft.id), sealed)
     except Exception:
@@ -152,9 +155,9 @@ def signup_resend(*, account: User | Decoy, token: SignupToken, client: SmsClien
     """Replace the current code with a new one and send it (a decoy's owner gets the notice again);
     returns the cooldown in seconds."""
     if is_decoy(account):
-        message = _signup_message(account.target, decoy=True) if account.target else None
+        message = _signup_message(account.target, decoy=True, language=account.language) if account.target else None
     else:
-        message = _signup_message(account_identifier(account), decoy=False)
+        message = _signup_message(account_identifier(account), decoy=False, language=account.language)
     return code_resend(
         purpose=PURPOSE_SIGNUP,
         subject=account.id,

@@ -40,35 +40,38 @@ class DeliveryDraft:
 class SignupRecord:
     subject: Subject
     delivery: DeliveryDraft | None
+    language: str  # of the account: the sign-up's for a pending one, its own for a finished one
 
 
-def signup_record(*, identifier: Identifier, delivery: DeliveryDraft | None) -> SignupRecord:
-    """Write a sign-up of ``identifier`` and, with ``delivery``, the record of its message."""
+def signup_record(*, identifier: Identifier, delivery: DeliveryDraft | None, language: str) -> SignupRecord:
+    """Write a sign-up of ``identifier`` in ``language`` and, with ``delivery``, the record of its
+    message. A pending account takes the language of its latest sign-up; a finished one keeps its own."""
     if connection.vendor == "postgresql":
-        return _signup_record_in_one_statement(identifier, delivery)
-    return _signup_record_step_by_step(identifier, delivery)
+        return _signup_record_in_one_statement(identifier, delivery, language)
+    return _signup_record_step_by_step(identifier, delivery, language)
 
 
 def _lookup(identifier: Identifier) -> dict[str, str]:
     return {"email" if identifier.is_email else "phone_number": identifier.value}
 
 
-def _new_account(identifier: Identifier) -> User:
-    user = User(auth_type=identifier.kind, auth_status=AuthStatus.NEW, **_lookup(identifier))
+def _new_account(identifier: Identifier, language: str) -> User:
+    user = User(auth_type=identifier.kind, auth_status=AuthStatus.NEW, language=language, **_lookup(identifier))
     user.set_unusable_password()
     return user
 
 
-def _pending_account(identifier: Identifier) -> User:
+def _pending_account(identifier: Identifier, language: str) -> User:
     user = User.objects.filter(**_lookup(identifier)).first()
     if user is not None:
         if user.auth_status != AuthStatus.DONE:
-            # A pending sign-up taken up again starts its abandonment clock again.
-            User.objects.filter(pk=user.pk).update(date_joined=timezone.now())
+            # A pending sign-up taken up again starts its abandonment clock again, in its language.
+            User.objects.filter(pk=user.pk).update(date_joined=timezone.now(), language=language)
+            user.language = language
         return user
     try:
         with transaction.atomic():
-            user = _new_account(identifier)
+            user = _new_account(identifier, language)
             user.save(force_insert=True)
             return user
     except IntegrityError:
@@ -86,11 +89,12 @@ def _delivery(draft: DeliveryDraft, subject: Subject) -> Delivery:
     )
 
 
-def _signup_record_step_by_step(identifier: Identifier, draft: DeliveryDraft | None) -> SignupRecord:
-    subject = signup_subject(account=_pending_account(identifier), identifier=identifier)
+def _signup_record_step_by_step(identifier: Identifier, draft: DeliveryDraft | None, language: str) -> SignupRecord:
+    account = _pending_account(identifier, language)
+    subject = signup_subject(account=account, identifier=identifier)
     if draft is not None:
         _delivery(draft, subject).save(force_insert=True)
-    return SignupRecord(subject, draft)
+    return SignupRecord(subject, draft, account.language)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def _row(instance: Model) -> tuple[list[str], list]:
 
 
 # The columns each request fills itself; every other column takes its model default.
-_USER_VALUES = ("id", "password", "date_joined", "email", "phone_number", "auth_type")
+_USER_VALUES = ("id", "password", "date_joined", "email", "phone_number", "auth_type", "language")
 _DECOY_VALUES = ("id", "identifier_kind", "identifier", "renewed_at")
 _DELIVERY_VALUES = ("id", "channel", "recipient_masked", "created_at", "updated_at")
 _statements: dict[tuple[str, bool], _Statement] = {}
@@ -151,7 +155,7 @@ def _statement_built(kind: str, with_delivery: bool) -> _Statement:
     user_columns, user_values = placeholders(
         User, User(auth_type=kind, auth_status=AuthStatus.NEW), _USER_VALUES, "user_"
     )
-    params.append(AuthStatus.DONE.value)
+    params.extend([AuthStatus.DONE.value] * 2)  # the CASEs of date_joined and language
     decoy_columns, decoy_values = placeholders(
         SignupDecoy,
         SignupDecoy(owner_id=uuid.uuid4(), identifier_kind=kind, identifier=""),
@@ -175,13 +179,16 @@ def _statement_built(kind: str, with_delivery: bool) -> _Statement:
             f"SELECT {', '.join(values)} FROM subject)"
         )
     status, date_joined, renewed = quote("auth_status"), quote("date_joined"), quote("renewed_at")
+    language = quote("language")
     owner = quote(SignupDecoy._meta.get_field("owner").column)
     sql = (
         f"WITH account AS ("  # noqa: S608 - names come from the models, values go as parameters
         f"INSERT INTO {user_table} ({', '.join(user_columns)}) VALUES ({', '.join(user_values)}) "
         f"ON CONFLICT ({identifier_column}) DO UPDATE SET {date_joined} = CASE "
         f"WHEN {user_table}.{status} = %s THEN {user_table}.{date_joined} "
-        f"ELSE EXCLUDED.{date_joined} END RETURNING {quote('id')}, {status}"
+        f"ELSE EXCLUDED.{date_joined} END, {language} = CASE "
+        f"WHEN {user_table}.{status} = %s THEN {user_table}.{language} "
+        f"ELSE EXCLUDED.{language} END RETURNING {quote('id')}, {status}, {language}"
         f"), decoy AS ("
         f"INSERT INTO {decoy_table} ({', '.join(decoy_columns)}) SELECT {', '.join(decoy_values)} FROM account "
         f"WHERE {status} = %s ON CONFLICT ({owner}, {quote('identifier')}) "
@@ -189,13 +196,14 @@ def _statement_built(kind: str, with_delivery: bool) -> _Statement:
         f"), subject AS ("
         f"SELECT COALESCE((SELECT id FROM decoy), (SELECT id FROM account)) AS id, "
         f"(SELECT {status} FROM account) = %s AS decoy, "
-        f"CASE WHEN (SELECT {status} FROM account) = %s THEN %s ELSE %s END AS purpose"
-        f"){delivery_sql} SELECT id, decoy FROM subject"
+        f"CASE WHEN (SELECT {status} FROM account) = %s THEN %s ELSE %s END AS purpose, "
+        f"(SELECT {language} FROM account) AS language"
+        f"){delivery_sql} SELECT id, decoy, language FROM subject"
     )
     return _Statement(sql, params, slots)
 
 
-def _signup_record_in_one_statement(identifier: Identifier, draft: DeliveryDraft | None) -> SignupRecord:
+def _signup_record_in_one_statement(identifier: Identifier, draft: DeliveryDraft | None, language: str) -> SignupRecord:
     statement = _statement(identifier.kind, draft is not None)
     now = timezone.now()
     params = list(statement.params)
@@ -208,6 +216,7 @@ def _signup_record_in_one_statement(identifier: Identifier, draft: DeliveryDraft
         "user_email": identifier.value if identifier.is_email else None,
         "user_phone_number": None if identifier.is_email else identifier.value,
         "user_auth_type": identifier.kind,
+        "user_language": language,
         "decoy_id": uuid.uuid4(),
         "decoy_identifier_kind": identifier.kind,
         "decoy_identifier": identifier.value,
@@ -225,5 +234,5 @@ def _signup_record_in_one_statement(identifier: Identifier, draft: DeliveryDraft
         params[slot[name]] = value
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
-        subject_id, decoy = cursor.fetchone()
-    return SignupRecord(Subject(subject_id, decoy=decoy), draft)
+        subject_id, decoy, account_language = cursor.fetchone()
+    return SignupRecord(Subject(subject_id, decoy=decoy), draft, account_language)

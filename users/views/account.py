@@ -1,6 +1,7 @@
 """The logged-in user's account: read and change the profile, change the e-mail address or phone
 number, delete the account."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -73,7 +74,7 @@ class ChangeIdentifierView(APIView):
             password=data.validated_data["password"],
             client=client,
         )
-        body = {"detail": "A code has been sent to the new address or number.", "retry_after": retry_after}
+        body = {"detail": _("A code has been sent to the new address or number."), "retry_after": retry_after}
         return Response(CodeSentOutput(body).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,5 +1,6 @@
 """Logging in (password or code), refreshing, logging out, and the caller's sessions."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -125,7 +126,7 @@ class LogoutAllView(APIView):
     )
     def post(self, request: Request) -> Response:
         sessions_end(user_id=request.user.pk, reason=SessionEnd.LOGOUT_ALL)
-        return Response(DetailOutput({"detail": "Logged out everywhere."}).data)
+        return Response(DetailOutput({"detail": _("Logged out everywhere.")}).data)
 
 
 class LoginRefreshView(APIView):

@@ -1,5 +1,6 @@
 """A forgotten password: ask for a reset code, ask for another, and set a new password with it."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -62,7 +63,7 @@ class PasswordResetNewCodeView(APIView):
             client=resend_client(request),
             hits=[Hit("resend_account", str(request.user.id))],
         )
-        return Response(CodeSentOutput({"detail": "A new code has been sent.", "retry_after": retry_after}).data)
+        return Response(CodeSentOutput({"detail": _("A new code has been sent."), "retry_after": retry_after}).data)
 
 
 class PasswordResetConfirmView(APIView):
@@ -78,4 +79,4 @@ class PasswordResetConfirmView(APIView):
         data = PasswordResetConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
         password_reset_confirm(account=request.user, **data.validated_data, hits=[client_hit(request, "verify_ip")])
-        return Response(DetailOutput({"detail": "Your password has been changed. Log in with it."}).data)
+        return Response(DetailOutput({"detail": _("Your password has been changed. Log in with it.")}).data)

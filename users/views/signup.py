@@ -1,6 +1,7 @@
 """Sign-up: start, verify, ask for a new code, the delivery status, and the profile completion
 (change-user-info, which an access token also uses for later changes)."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -52,7 +53,7 @@ class SignupView(APIView):
         identifier = data.validated_data["email_phone_number"]
         hits = [client_hit(request, "signup_ip"), Hit("signup_identifier", identifier.value)]
         client = SmsClient.of(request, challenge=data.validated_data.get("challenge", ""))
-        result = signup_start(identifier=identifier, client=client, hits=hits)
+        result = signup_start(identifier=identifier, client=client, language=request.LANGUAGE_CODE, hits=hits)
         body = {"access": result.access, "auth_type": result.auth_type, "auth_status": result.auth_status}
         return Response(body, status=status.HTTP_201_CREATED)  # SignupOutput, built directly
 
@@ -90,7 +91,7 @@ class NewVerifyView(APIView):
         # The status the token stands for, not the account's: a stranger's sign-up for an address its
         # owner already verified must not learn that.
         status_ = AuthStatus.CODE_VERIFIED if request.auth.get("stage") == STAGE_VERIFIED else AuthStatus.NEW
-        body = {"detail": "A new code has been sent.", "auth_status": status_, "retry_after": retry_after}
+        body = {"detail": _("A new code has been sent."), "auth_status": status_, "retry_after": retry_after}
         return Response(ResendOutput(body).data)
 
 
@@ -106,7 +107,7 @@ class DeliveryStatusView(APIView):
     def get(self, request: Request) -> Response:
         delivery = delivery_latest(subject=request.user.id)
         if delivery is None:
-            raise NotFound("No delivery yet.")
+            raise NotFound(_("No delivery yet."))
         return Response(DeliveryStatusOutput(delivery).data)
 
 

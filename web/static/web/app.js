@@ -11,7 +11,15 @@
  * server by itself (so cookies-style CSRF does not apply); localStorage would keep a refresh token on
  * disk for days. Script on this origin can still read it, so the pages run only their own scripts
  * (see the Content-Security-Policy in web/views.py).
+ *
+ * Every word the pages show comes through Django's JavaScript catalog (/jsi18n/, loaded before this
+ * module): gettext, ngettext for anything counted, and interpolate with %(name)s for what varies, so a
+ * translator always sees a whole sentence. Only double-quoted strings go into those calls: that is what
+ * makemessages (xgettext) reads.
  */
+
+// The page's language (<html lang>): the API answers in it and dates are written in it.
+const LANGUAGE = document.documentElement.lang;
 
 const API = {
   signup: "/user/signup/",
@@ -68,7 +76,8 @@ const store = {
 
 /** Calls the API; never throws. Returns {ok, status, data, retryAfter}; on failure `data` has the error shape. */
 async function call(method, path, { body, token } = {}) {
-  const headers = { Accept: "application/json" };
+  // Accept-Language, since no cookie (so not the language switcher's) goes with these requests.
+  const headers = { Accept: "application/json", "Accept-Language": LANGUAGE };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
@@ -80,13 +89,14 @@ async function call(method, path, { body, token } = {}) {
       credentials: "omit", // the API reads bearer tokens only; no cookie rides along
     });
   } catch {
-    return failure(0, "We could not reach the server. Check your connection and try again.");
+    return failure(0, gettext("We could not reach the server. Check your connection and try again."));
   }
   const data = await response.json().catch(() => null);
   const seconds = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
   const retryAfter = Number.isFinite(seconds) ? seconds : null;
   if (!response.ok && typeof data?.detail !== "string") {
-    return failure(response.status, `Something went wrong (${response.status}). Please try again.`);
+    const message = gettext("Something went wrong (%(status)s). Please try again.");
+    return failure(response.status, interpolate(message, { status: response.status }, true));
   }
   return { ok: response.ok, status: response.status, data: data ?? {}, retryAfter };
 }
@@ -95,11 +105,40 @@ function failure(status, detail) {
   return { ok: false, status, data: { detail, code: "unexpected", fields: {} }, retryAfter: null };
 }
 
-function duration(seconds) {
-  if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
-  const minutes = Math.ceil(seconds / 60);
-  return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+/**
+ * A sentence about a wait: in seconds under a minute, else in whole minutes rounded up. `inSeconds` and
+ * `inMinutes` give the sentence for a count (their ngettext), which has a %(count)s.
+ */
+function waiting(seconds, inSeconds, inMinutes) {
+  const [count, sentence] = seconds < 60 ? [seconds, inSeconds] : [Math.ceil(seconds / 60), inMinutes];
+  return interpolate(sentence(count), { count }, true);
 }
+
+/** "Try again in 30 seconds.", after a 429's Retry-After. */
+const tryAgainIn = (seconds) =>
+  waiting(
+    seconds,
+    (n) => ngettext("Try again in %(count)s second.", "Try again in %(count)s seconds.", n),
+    (n) => ngettext("Try again in %(count)s minute.", "Try again in %(count)s minutes.", n),
+  );
+
+/** "You can ask for a new code in 30 seconds.", when a resend comes too soon. */
+const newCodeIn = (seconds) =>
+  waiting(
+    seconds,
+    (n) =>
+      ngettext(
+        "You can ask for a new code in %(count)s second.",
+        "You can ask for a new code in %(count)s seconds.",
+        n,
+      ),
+    (n) =>
+      ngettext(
+        "You can ask for a new code in %(count)s minute.",
+        "You can ask for a new code in %(count)s minutes.",
+        n,
+      ),
+  );
 
 /** The notice that speaks for `element`: its card's, or the page's #notice. */
 function noticeOf(element) {
@@ -149,9 +188,15 @@ function showError(form, answer) {
   }
   let message = elsewhere.join(" ") || (marked.length ? "" : detail);
   if (marked.length && !message) {
-    message = marked.length === 1 ? "Check the highlighted field." : `Check the ${marked.length} highlighted fields.`;
+    const count = marked.length;
+    message = interpolate(
+      ngettext("Check the highlighted field.", "Check the %(count)s highlighted fields.", count),
+      { count },
+      true,
+    );
   }
-  if (answer.retryAfter) message += ` Try again in ${duration(answer.retryAfter)}.`;
+  // A 429's detail already says how long to wait, in the reader's language; other waits are added.
+  if (answer.retryAfter && answer.status !== 429) message += ` ${tryAgainIn(answer.retryAfter)}`;
   notify(message.trim(), "error", noticeOf(form));
   // The first field in the form's order, whatever the order of the answer's fields.
   [...form.elements].find((element) => marked.includes(element))?.focus();
@@ -193,7 +238,8 @@ function codeField(input) {
 /**
  * A "Send a new code" button. The server decides when another code may go out (Retry-After on a
  * 429, retry_after on success); the button counts down from that, and the count, kept under `key`,
- * survives a reload of the page. `request()` asks for the code; a 401 calls `expired()`.
+ * survives a reload of the page. `request()` asks for the code; a 401 calls `expired()`. While it
+ * counts, the button says the whole sentence ("Send a new code in 42 s"), not its label plus a tail.
  */
 function resendButton(button, { key, request, expired, sent = () => {} }) {
   const idleLabel = button.textContent;
@@ -204,7 +250,11 @@ function resendButton(button, { key, request, expired, sent = () => {} }) {
     const left = Math.ceil(((store.get(key) ?? 0) - Date.now()) / 1000);
     if (left > 0) {
       button.setAttribute("aria-disabled", "true");
-      button.textContent = `${idleLabel} in ${left} s`;
+      button.textContent = interpolate(
+        ngettext("Send a new code in %(count)s s", "Send a new code in %(count)s s", left),
+        { count: left },
+        true,
+      );
       countdown = setTimeout(tick, 1000);
     } else {
       button.removeAttribute("aria-disabled");
@@ -228,7 +278,7 @@ function resendButton(button, { key, request, expired, sent = () => {} }) {
       waitFor(answer.data.retry_after);
       sent();
     } else if (answer.status === 429 && answer.retryAfter) {
-      notify(`You can ask for a new code in ${duration(answer.retryAfter)}.`, "info", notice);
+      notify(newCodeIn(answer.retryAfter), "info", notice);
       waitFor(answer.retryAfter);
     } else {
       notify(answer.data.detail, "error", notice);
@@ -248,7 +298,7 @@ function restart(keys, message, page) {
 const restartSignup = () =>
   restart(
     ["signup", "verified", "resendAt"],
-    "Your sign-up has expired. Enter your e-mail address or phone number again for a new code.",
+    gettext("Your sign-up has expired. Enter your e-mail address or phone number again for a new code."),
     PAGES.signup,
   );
 
@@ -353,18 +403,25 @@ function deviceName(userAgent) {
     ["CrOS", "ChromeOS"],
     ["Linux", "Linux"],
   ]);
-  if (browser && system) return `${browser} on ${system}`;
-  return browser ?? system ?? (userAgent.slice(0, 60) || "Unknown device");
+  // Translators: a browser and its system, such as "Chrome on Linux".
+  if (browser && system) return interpolate(gettext("%(browser)s on %(system)s"), { browser, system }, true);
+  return browser ?? system ?? (userAgent.slice(0, 60) || gettext("Unknown device"));
 }
 
-const GENDERS = { female: "Female", male: "Male", other: "Other", unspecified: "Prefer not to say" };
-const DATES = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const GENDERS = {
+  female: gettext("Female"),
+  male: gettext("Male"),
+  other: pgettext("gender", "Other"),
+  unspecified: gettext("Prefer not to say"),
+};
+// In the page's language, like the words around them ("" would throw: then the browser's own).
+const DATES = new Intl.DateTimeFormat(LANGUAGE || undefined, { dateStyle: "medium", timeStyle: "short" });
+const RELATIVE = new Intl.RelativeTimeFormat(LANGUAGE || undefined, { numeric: "auto" });
 
 /** "just now", "5 minutes ago", "2 hours ago", "3 days ago". */
 function ago(date) {
   const minutes = Math.round((Date.now() - date) / 60_000);
-  if (minutes < 1) return "just now";
+  if (minutes < 1) return gettext("just now");
   if (minutes < 60) return RELATIVE.format(-minutes, "minute");
   const hours = Math.round(minutes / 60);
   if (hours < 24) return RELATIVE.format(-hours, "hour");
@@ -379,7 +436,7 @@ const accountCards = {
     if (answer.status === 401) return null;
     document.getElementById("profile").removeAttribute("aria-busy");
     if (!answer.ok) {
-      const wait = answer.retryAfter ? ` Try again in ${duration(answer.retryAfter)}.` : "";
+      const wait = answer.retryAfter && answer.status !== 429 ? ` ${tryAgainIn(answer.retryAfter)}` : "";
       bind("username", auth.tokens.userInput);
       notify(`${answer.data.detail}${wait}`, "error");
       return {};
@@ -414,15 +471,15 @@ const accountCards = {
       // Every field is sent: an emptied optional one is cleared.
       const body = Object.fromEntries(new FormData(form));
       body.username = body.username.trim();
-      const answer = await busy(form, "Saving…", () =>
+      const answer = await busy(form, gettext("Saving…"), () =>
         auth.authorized(({ access }) => call("PATCH", API.me, { token: access, body })),
       );
-      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (answer.status === 401) return auth.leave(gettext("Your session has ended. Log in again."), { kind: "info" });
       if (!answer.ok) return showError(form, answer);
       profile = answer.data;
       accountCards.show(profile);
       view.close("edit");
-      notify("Your profile has been saved.", "success", noticeOf(form));
+      notify(gettext("Your profile has been saved."), "success", noticeOf(form));
     });
   },
 
@@ -436,7 +493,7 @@ const accountCards = {
     let pending = null;
     const request = () =>
       auth.authorized(({ access }) => call("POST", API.changeIdentifier, { token: access, body: pending }));
-    const ended = () => auth.leave("Your session has ended. Log in again.", { kind: "info" });
+    const ended = () => auth.leave(gettext("Your session has ended. Log in again."), { kind: "info" });
     const resend = resendButton(document.getElementById("identifier-resend"), {
       key: "identifierResendAt",
       request,
@@ -460,7 +517,7 @@ const accountCards = {
       event.preventDefault();
       clearErrors(form);
       pending = { email_phone_number: form.elements.email_phone_number.value.trim(), password: form.elements.password.value };
-      const answer = await busy(form, "Sending your code…", request);
+      const answer = await busy(form, gettext("Sending your code…"), request);
       if (answer.status === 401) return ended();
       if (!answer.ok) {
         pending = null;
@@ -476,7 +533,7 @@ const accountCards = {
       event.preventDefault();
       clearErrors(codeForm);
       const body = { code: input.value.trim() };
-      const answer = await busy(codeForm, "Checking…", () =>
+      const answer = await busy(codeForm, gettext("Checking…"), () =>
         auth.authorized(({ access }) => call("POST", API.changeIdentifierConfirm, { token: access, body })),
       );
       if (answer.status === 401) return ended();
@@ -488,7 +545,8 @@ const accountCards = {
       auth.remember({ userInput: profile.username });
       store.remove("identifierResendAt");
       close();
-      notify(`Done: you now log in with ${changed}.`, "success", noticeOf(form));
+      const done = interpolate(gettext("Done: you now log in with %(changed)s."), { changed }, true);
+      notify(done, "success", noticeOf(form));
     });
   },
 
@@ -508,13 +566,13 @@ const accountCards = {
       event.preventDefault();
       clearErrors(form);
       const body = Object.fromEntries(new FormData(form));
-      const answer = await busy(form, "Changing…", () =>
+      const answer = await busy(form, gettext("Changing…"), () =>
         auth.authorized(({ access }) => call("PATCH", API.me, { token: access, body })),
       );
-      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (answer.status === 401) return auth.leave(gettext("Your session has ended. Log in again."), { kind: "info" });
       if (!answer.ok) return showError(form, answer);
       // The server ended every session, this one too.
-      auth.leave("Your password has been changed. Log in with the new one.");
+      auth.leave(gettext("Your password has been changed. Log in with the new one."));
     });
   },
 
@@ -527,11 +585,18 @@ const accountCards = {
       for (const session of sessions) {
         const item = row.content.firstElementChild.cloneNode(true);
         const device = deviceName(session.user_agent ?? "");
-        const method = session.method === "code" ? "Logged in with a code" : "Logged in with a password";
+        const method =
+          session.method === "code" ? gettext("Logged in with a code") : gettext("Logged in with a password");
         const since = DATES.format(new Date(session.created_at));
         item.querySelector(".session-device").textContent = device;
         item.querySelector("[data-method]").textContent = [method, session.client].filter(Boolean).join(" · ");
-        item.querySelector("[data-times]").textContent = `Since ${since} · active ${ago(new Date(session.last_used_at))}`;
+        // Translators: "active" is followed by "just now" or a time such as "5 minutes ago".
+        const times = gettext("Since %(since)s · active %(ago)s");
+        item.querySelector("[data-times]").textContent = interpolate(
+          times,
+          { since, ago: ago(new Date(session.last_used_at)) },
+          true,
+        );
         const end = item.querySelector("[data-end]");
         if (session.current) {
           // This tab's session ends with "Log out", below the list.
@@ -539,7 +604,8 @@ const accountCards = {
           end.remove();
         } else {
           item.querySelector(".badge").remove();
-          item.querySelector("[data-end-label]").textContent = ` the session of ${device}, since ${since}`;
+          const label = gettext("End the session of %(device)s, since %(since)s");
+          item.querySelector("[data-end-label]").textContent = interpolate(label, { device, since }, true);
           end.addEventListener("click", () => endOne(session, item, device));
         }
         list.append(item);
@@ -551,7 +617,7 @@ const accountCards = {
       const answer = await auth.authorized(({ access }) =>
         call("DELETE", `${API.sessions}${session.id}/`, { token: access }),
       );
-      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (answer.status === 401) return auth.leave(gettext("Your session has ended. Log in again."), { kind: "info" });
       if (!answer.ok && answer.status !== 404) {
         button.disabled = false;
         return notify(answer.data.detail, "error", notice);
@@ -560,7 +626,10 @@ const accountCards = {
       const next = item.nextElementSibling?.querySelector("[data-end]") ?? document.getElementById("sessions-title");
       item.remove();
       next.focus();
-      notify(answer.ok ? `Ended the session of ${device}.` : "That session had already ended.", "success", notice);
+      const message = answer.ok
+        ? interpolate(gettext("Ended the session of %(device)s."), { device }, true)
+        : gettext("That session had already ended.");
+      notify(message, "success", notice);
     };
     const load = async () => {
       const answer = await auth.authorized(({ access }) => call("GET", API.sessions, { token: access }));
@@ -581,7 +650,7 @@ const accountCards = {
       logout.disabled = false;
       // 401 means the tokens are already dead: forgetting them is all that is left to do.
       if (!answer.ok && answer.status !== 401) return notify(answer.data.detail, "error", notice);
-      auth.leave("You are logged out.");
+      auth.leave(gettext("You are logged out."));
     });
 
     const everywhere = document.getElementById("logout-all");
@@ -591,7 +660,7 @@ const accountCards = {
       const answer = await auth.authorized(({ access }) => call("POST", API.logoutAll, { token: access }));
       everywhere.disabled = false;
       if (!answer.ok && answer.status !== 401) return notify(answer.data.detail, "error", notice);
-      auth.leave("You are logged out everywhere: on this device and every other.");
+      auth.leave(gettext("You are logged out everywhere: on this device and every other."));
     });
   },
 
@@ -608,15 +677,15 @@ const accountCards = {
       event.preventDefault();
       clearErrors(form);
       const body = { password: form.elements.password.value };
-      const answer = await busy(form, "Deleting…", () =>
+      const answer = await busy(form, gettext("Deleting…"), () =>
         auth.authorized(({ access }) => call("DELETE", API.me, { token: access, body })),
       );
-      if (answer.status === 401) return auth.leave("Your session has ended. Log in again.", { kind: "info" });
+      if (answer.status === 401) return auth.leave(gettext("Your session has ended. Log in again."), { kind: "info" });
       if (!answer.ok) {
         form.elements.password.value = "";
         return showError(form, answer);
       }
-      auth.leave("Your account has been deleted. Thank you for trying us.", { page: PAGES.signup });
+      auth.leave(gettext("Your account has been deleted. Thank you for trying us."), { page: PAGES.signup });
     });
   },
 };
@@ -631,7 +700,7 @@ const pages = {
       event.preventDefault();
       clearErrors(form);
       const identifier = form.elements.email_phone_number.value.trim();
-      const answer = await busy(form, "Sending your code…", () =>
+      const answer = await busy(form, gettext("Sending your code…"), () =>
         call("POST", API.signup, { body: { email_phone_number: identifier } }),
       );
       if (!answer.ok) return showError(form, answer);
@@ -665,7 +734,7 @@ const pages = {
       event.preventDefault();
       clearErrors(form);
       const code = input.value.trim();
-      const answer = await busy(form, "Checking…", () =>
+      const answer = await busy(form, gettext("Checking…"), () =>
         call("POST", API.verify, { token: signup.token, body: { code } }),
       );
       if (answer.status === 401) return restartSignup();
@@ -686,7 +755,13 @@ const pages = {
     // Delivery status: polled while the code is on its way. A 404 means no record (yet, or a server
     // without this endpoint); the panel then stays hidden and the page works without it.
     const panel = document.getElementById("delivery");
-    const labels = { queued: "Sending", sent: "Sent", delivered: "Delivered", failed: "Failed", undelivered: "Not delivered" };
+    const labels = {
+      queued: pgettext("delivery status", "Sending"),
+      sent: pgettext("delivery status", "Sent"),
+      delivered: pgettext("delivery status", "Delivered"),
+      failed: pgettext("delivery status", "Failed"),
+      undelivered: pgettext("delivery status", "Not delivered"),
+    };
     let polling;
     const watchDelivery = async (round = 0) => {
       clearTimeout(polling);
@@ -696,10 +771,12 @@ const pages = {
         const badge = document.getElementById("delivery-badge");
         badge.textContent = labels[status] ?? status;
         badge.dataset.status = status;
-        const by = channel === "sms" ? "SMS" : "E-mail";
-        document.getElementById("delivery-recipient").textContent = `${by} to ${recipient}`;
-        const tries = attempts > 1 ? ` (${attempts} attempts)` : "";
-        document.getElementById("delivery-detail").textContent = `${detail}${tries}`;
+        const to = channel === "sms" ? gettext("SMS to %(recipient)s") : gettext("E-mail to %(recipient)s");
+        document.getElementById("delivery-recipient").textContent = interpolate(to, { recipient }, true);
+        // `detail` is the server's sentence, already in the page's language.
+        const tries = ngettext("%(detail)s (%(count)s attempt)", "%(detail)s (%(count)s attempts)", attempts);
+        document.getElementById("delivery-detail").textContent =
+          attempts > 1 ? interpolate(tries, { detail, count: attempts }, true) : detail;
         panel.hidden = false;
         // An SMS can still turn "delivered" or "undelivered" after "sent"; an e-mail stops at "sent".
         const moving = status === "queued" || (status === "sent" && channel === "sms");
@@ -722,11 +799,12 @@ const pages = {
       const body = Object.fromEntries(new FormData(form));
       // Optional fields left empty are not sent, rather than sent blank.
       for (const name of ["first_name", "bio", "gender"]) if (!body[name].trim()) delete body[name];
-      const answer = await busy(form, "Saving…", () => call("PATCH", API.profile, { token, body }));
+      const answer = await busy(form, gettext("Saving…"), () => call("PATCH", API.profile, { token, body }));
       if (answer.status === 401) return restartSignup();
       if (!answer.ok) return showError(form, answer);
       store.remove("signup", "verified", "resendAt");
-      flash("Your account is ready. Log in with your new password.", "success", { userInput: answer.data.username });
+      const ready = gettext("Your account is ready. Log in with your new password.");
+      flash(ready, "success", { userInput: answer.data.username });
       location.assign(PAGES.login);
     });
   },
@@ -743,7 +821,7 @@ const pages = {
       clearErrors(form);
       const userInput = form.elements.user_input.value.trim();
       const body = { user_input: userInput, password: form.elements.password.value };
-      const answer = await busy(form, "Logging in…", () => call("POST", API.login, { body }));
+      const answer = await busy(form, gettext("Logging in…"), () => call("POST", API.login, { body }));
       if (!answer.ok) {
         form.elements.password.value = "";
         return showError(form, answer);
@@ -760,7 +838,7 @@ const pages = {
       event.preventDefault();
       clearErrors(form);
       const identifier = form.elements.email_phone_number.value.trim();
-      const answer = await busy(form, "Sending your code…", () =>
+      const answer = await busy(form, gettext("Sending your code…"), () =>
         call("POST", API.passwordReset, { body: { email_phone_number: identifier } }),
       );
       if (!answer.ok) return showError(form, answer);
@@ -779,7 +857,7 @@ const pages = {
     const expired = () =>
       restart(
         ["reset", "resetResendAt"],
-        "Your password reset has expired. Enter your e-mail address or phone number again for a new code.",
+        gettext("Your password reset has expired. Enter your e-mail address or phone number again for a new code."),
         PAGES.passwordReset,
       );
 
@@ -789,7 +867,7 @@ const pages = {
       event.preventDefault();
       clearErrors(form);
       const body = { ...Object.fromEntries(new FormData(form)), code: input.value.trim() };
-      const answer = await busy(form, "Saving…", () =>
+      const answer = await busy(form, gettext("Saving…"), () =>
         call("POST", API.passwordResetConfirm, { token: reset.token, body }),
       );
       if (answer.status === 401) return expired();
@@ -813,7 +891,7 @@ const pages = {
       event.preventDefault();
       clearErrors(form);
       const userInput = form.elements.user_input.value.trim();
-      const answer = await busy(form, "Sending your code…", () =>
+      const answer = await busy(form, gettext("Sending your code…"), () =>
         call("POST", API.loginCode, { body: { user_input: userInput } }),
       );
       if (!answer.ok) return showError(form, answer);
@@ -833,7 +911,7 @@ const pages = {
     const expired = () =>
       restart(
         ["loginCode", "loginCodeResendAt"],
-        "Your code has expired. Enter your username, e-mail address or phone number again for a new one.",
+        gettext("Your code has expired. Enter your username, e-mail address or phone number again for a new one."),
         PAGES.loginCode,
       );
 
@@ -842,7 +920,7 @@ const pages = {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(form);
-      const answer = await busy(form, "Logging in…", () =>
+      const answer = await busy(form, gettext("Logging in…"), () =>
         call("POST", API.loginCodeConfirm, { token: pending.token, body: { code: input.value.trim() } }),
       );
       if (answer.status === 401) return expired();
@@ -864,7 +942,7 @@ const pages = {
         if (!answer.ok) return answer;
         pending = { ...pending, token: answer.data.access };
         store.set("loginCode", pending);
-        return { ...answer, data: { detail: "A new code has been sent.", retry_after: cooldown } };
+        return { ...answer, data: { detail: gettext("A new code has been sent."), retry_after: cooldown } };
       },
       expired,
     });
@@ -877,20 +955,34 @@ const pages = {
     };
     const auth = loggedIn({ rotated: showExpiry });
     if (!auth) {
-      flash("Log in to see your account.", "info");
+      flash(gettext("Log in to see your account."), "info");
       return location.replace(PAGES.login);
     }
     showFlash();
     showExpiry(auth.tokens);
     accountCards.sessions(auth);
     const profile = await accountCards.load(auth);
-    if (!profile) return auth.leave("Your session has ended. Log in again.", { kind: "info", replace: true });
+    if (!profile) return auth.leave(gettext("Your session has ended. Log in again."), { kind: "info", replace: true });
     accountCards.profile(auth, profile);
     accountCards.identifier(auth, profile);
     accountCards.password(auth);
     accountCards.remove(auth);
   },
 };
+
+/**
+ * The language switcher in the footer: Django's set_language, which keeps the choice in a cookie and
+ * comes back to this page. Choosing a language sends the form; its button is for a browser without
+ * this script.
+ */
+function languageSwitcher() {
+  const form = document.getElementById("language-form");
+  if (!form) return;
+  form.querySelector("[type=submit]").hidden = true;
+  form.elements.language.addEventListener("change", () => form.requestSubmit());
+}
+
+languageSwitcher();
 
 // The header shows "Your account" instead of "Log in" and "Sign up" while a session is open.
 const isLoggedIn = Boolean(store.get("session"));
