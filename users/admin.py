@@ -16,6 +16,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
 from project.exceptions import RateLimited, error_body
@@ -103,10 +104,10 @@ class AccountAdmin(UserAdmin):
     ordering = ("-date_joined",)
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Identity", {"fields": ("email", "phone_number", "auth_type", "auth_status")}),
-        ("Profile", {"fields": ("first_name", "last_name", "bio", "gender")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Identity"), {"fields": ("email", "phone_number", "auth_type", "auth_status")}),
+        (_("Profile"), {"fields": ("first_name", "last_name", "bio", "gender", "language")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
 
 
@@ -132,13 +133,14 @@ class SessionAdmin(admin.ModelAdmin):
     def has_end_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("users.change_session")
 
-    @admin.action(description="End the selected sessions", permissions=["end"])
+    @admin.action(description=_("End the selected sessions"), permissions=["end"])
     def end_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
         ended = 0
         for user_id in set(queryset.values_list("user_id", flat=True)):
             ids = list(queryset.filter(user_id=user_id).values_list("id", flat=True))
             ended += sessions_end(user_id=user_id, session_ids=ids, reason=SessionEnd.ENDED)
-        self.message_user(request, f"{ended} session(s) ended.")
+        message = ngettext("%(count)d session ended.", "%(count)d sessions ended.", ended)
+        self.message_user(request, message % {"count": ended})
 
 
 def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:

@@ -90,6 +90,7 @@ def test_the_change_form_takes_a_blank_username_and_normalizes_identifiers(admin
         "phone_number": "(202) 555-0143",
         "auth_type": AuthType.EMAIL,
         "auth_status": AuthStatus.DONE,
+        "language": "es",
         "is_active": "on",
         "date_joined_0": "2026-01-01",
         "date_joined_1": "00:00:00",
@@ -100,6 +101,7 @@ def test_the_change_form_takes_a_blank_username_and_normalizes_identifiers(admin
     assert response.status_code == 302, response.content.decode()[-3000:]
     user.refresh_from_db()
     assert (user.username, user.email, user.phone_number) == (None, EMAIL, PHONE)
+    assert user.language == "es"  # staff can set an account's language
 
 
 def test_the_delivery_list_and_page_show_the_recipient_masked(admin_client, api):

@@ -113,7 +113,7 @@ class LogoutView(APIView):
         data = LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         session_logout(access=request.auth, refresh=data.validated_data["refresh"])
-        return Response({"detail": "Logged out."})  # DetailOutput
+        return Response({"detail": _("Logged out.")})  # DetailOutput
 
 
 class LogoutAllView(APIView):
