@@ -191,3 +191,15 @@ def test_a_429_says_the_wait_with_the_languages_plural_forms(speaking, next_code
         assert body["detail"] == wait_message(int(response["Retry-After"]))
     with translation.override("en"):
         assert body["detail"] != wait_message(int(response["Retry-After"]))
+
+
+def test_a_successful_answer_says_its_detail_in_the_language_too(speaking, login):
+    UserFactory(username="jane", email=EMAIL)
+    pair = login("jane")
+
+    response = speaking("es").post(
+        "/user/logout/", {"refresh": pair["refresh"]}, HTTP_AUTHORIZATION=f"Bearer {pair['access']}"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["detail"] == said("es", "Logged out.")
