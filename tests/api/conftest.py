@@ -6,6 +6,19 @@ from tests.factories import PASSWORD, UserFactory
 
 EMAIL = "jane@example.com"
 PHONE = "+12025550143"
+# What GET /user/me/ and a profile change answer with.
+PROFILE_KEYS = {
+    "id",
+    "username",
+    "first_name",
+    "bio",
+    "gender",
+    "language",
+    "email",
+    "phone_number",
+    "auth_type",
+    "auth_status",
+}
 
 
 def assert_error(response, status: int, code: str, fields: tuple[str, ...] = ()) -> dict:

@@ -2,23 +2,11 @@
 
 import pytest
 
-from tests.api.conftest import EMAIL, PHONE, assert_error
+from tests.api.conftest import EMAIL, PHONE, PROFILE_KEYS, assert_error
 from tests.factories import PASSWORD, UserFactory
 from users.models import AuthStatus, User
 
 NEW_PASSWORD = "Purple-Otter-Lantern-7"
-PROFILE_KEYS = {
-    "id",
-    "username",
-    "first_name",
-    "bio",
-    "gender",
-    "language",
-    "email",
-    "phone_number",
-    "auth_type",
-    "auth_status",
-}
 
 
 def complete(**extra) -> dict:

@@ -6,22 +6,10 @@ import re
 import pytest
 from django.core import mail
 
-from tests.api.conftest import EMAIL, assert_error
+from tests.api.conftest import EMAIL, PROFILE_KEYS, assert_error
 from tests.factories import PASSWORD, PhoneUserFactory, UserFactory
 from users.models import AuthStatus, AuthType, Session, User
 
-PROFILE_KEYS = {
-    "id",
-    "username",
-    "first_name",
-    "bio",
-    "gender",
-    "language",
-    "email",
-    "phone_number",
-    "auth_type",
-    "auth_status",
-}
 NEW_PASSWORD = "Purple-Otter-Lantern-7"
 
 

@@ -11,7 +11,6 @@ import time
 
 import pytest
 import redis
-import requests
 from redis.cluster import ClusterNode, RedisCluster
 
 from project.settings.base import cluster_cache
@@ -19,6 +18,7 @@ from tests.api.conftest import EMAIL, assert_error
 from tests.factories import PASSWORD
 from tests.support.parallel import in_parallel
 from tests.support.redis_server import RedisServer, free_port_in
+from tests.support.redis_setups import parallel_sign_ups, signed_up_after_the_failover
 from users.codes import CheckResult, code_check, code_issue
 
 pytestmark = [
@@ -125,18 +125,6 @@ def use(settings, cluster: Cluster) -> None:
     settings.CACHES = {"default": {**cache, "KEY_PREFIX": PREFIX}}
 
 
-def signed_up_after_the_failover(api, identifier: str):
-    """The first sign-up that gets through after the failover: the client may still hold a
-    connection to the dead master, so a few more 503s (with Retry-After) may come first."""
-    for _ in range(20):
-        response = api.bearer(None).post("/user/signup/", {"email_phone_number": identifier})
-        if response.status_code != 503:
-            return response
-        assert response["Retry-After"]
-        time.sleep(0.25)
-    return response
-
-
 @pytest.fixture(scope="module")
 def shared_cluster(tmp_path_factory):
     setup = Cluster(tmp_path_factory.mktemp("cluster"))
@@ -200,14 +188,7 @@ def test_the_code_store_stays_atomic_on_the_cluster(cluster, settings):
 def test_parallel_sign_ups_get_exactly_the_quota_on_the_cluster(cluster, live_server, settings):
     settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), "signup_ip": "5/h"}
 
-    statuses = in_parallel(
-        20,
-        lambda n: (
-            requests.post(
-                f"{live_server.url}/user/signup/", json={"email_phone_number": f"person{n}@example.com"}, timeout=30
-            ).status_code
-        ),
-    )
+    statuses = parallel_sign_ups(live_server.url, 20)
 
     assert sorted(statuses) == [201] * 5 + [429] * 15, statuses
 

@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 import redis
-import requests
 
 from project.settings.base import sentinel_cache
 from tests.api.conftest import EMAIL, assert_error
@@ -19,6 +18,7 @@ from tests.factories import PASSWORD
 from tests.support.parallel import in_parallel
 from tests.support.processes import CeleryWorker, celery_configured
 from tests.support.redis_server import RedisServer, free_port_in
+from tests.support.redis_setups import parallel_sign_ups, signed_up_after_the_failover
 from users.codes import CheckResult, code_check, code_issue
 
 pytestmark = [
@@ -85,18 +85,6 @@ class Sentinel:
         self.process.wait(timeout=10)
         self.master.kill()
         self.replica.kill()
-
-
-def signed_up_after_the_failover(api, identifier: str):
-    """The first sign-up that gets through after the failover: the client may still hold a
-    connection to the dead master, so a few more 503s (with Retry-After) may come first."""
-    for _ in range(20):
-        response = api.bearer(None).post("/user/signup/", {"email_phone_number": identifier})
-        if response.status_code != 503:
-            return response
-        assert response["Retry-After"]
-        time.sleep(0.25)
-    return response
 
 
 @pytest.fixture
@@ -171,14 +159,7 @@ def test_a_failover_answers_503_with_retry_after_then_the_flow_works_again(api, 
 def test_parallel_sign_ups_get_exactly_the_quota_through_the_sentinel(sentinel, live_server, settings):
     settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), "signup_ip": "5/h"}
 
-    statuses = in_parallel(
-        20,
-        lambda n: (
-            requests.post(
-                f"{live_server.url}/user/signup/", json={"email_phone_number": f"person{n}@example.com"}, timeout=30
-            ).status_code
-        ),
-    )
+    statuses = parallel_sign_ups(live_server.url, 20)
 
     assert sorted(statuses) == [201] * 5 + [429] * 15, statuses
 

@@ -1,26 +1,10 @@
 """REDIS_CLUSTER_NODES turns the cache (with the code store and limits) to a Redis Cluster, every key
 under one hash tag; the broker stays where REDIS_URL or REDIS_SENTINELS put it."""
 
-import importlib
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from project.redis_cluster import tagged_key
-from project.settings import base
-
-
-@pytest.fixture
-def reloaded(monkeypatch):
-    def _reload(**env: str):
-        monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return importlib.reload(base)
-
-    yield _reload
-    monkeypatch.undo()
-    importlib.reload(base)
 
 
 def test_the_cache_goes_to_the_cluster_and_the_broker_stays_on_redis_url(reloaded):

@@ -1,24 +1,7 @@
 """REDIS_SENTINELS turns the cache (with the code store and limits) and the broker to Sentinel."""
 
-import importlib
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-
-from project.settings import base
-
-
-@pytest.fixture
-def reloaded(monkeypatch):
-    def _reload(**env: str):
-        monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return importlib.reload(base)
-
-    yield _reload
-    monkeypatch.undo()
-    importlib.reload(base)
 
 
 def test_the_cache_and_the_broker_follow_the_sentinels(reloaded):
