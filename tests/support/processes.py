@@ -139,19 +139,22 @@ def celery_configured(**values: object) -> Iterator[None]:
 
     Set on the app's own configuration, which wins over Django settings, so a value another test
     left pinned there cannot get in the way; on exit the configuration is exactly as it was, and
-    the connection pools are rebuilt from it.
+    the connection pools are rebuilt from it. Each value is set under its own name and under the
+    app's namespace (``CELERY_BROKER_TRANSPORT_OPTIONS``): Celery 5.6 looks up the namespaced name
+    first, so a change under the plain name alone would lose to the Django setting.
     """
     from project.celery import app
 
     app.conf.broker_url  # noqa: B018 - loads a still pending configuration, so `changes` is its dict
     changes = app.conf.changes
-    saved = {key: changes[key] for key in values if key in changes}
-    changes.update(values)
+    named = {spelling: value for key, value in values.items() for spelling in (key, f"{app.namespace}_{key.upper()}")}
+    saved = {key: changes[key] for key in named if key in changes}
+    changes.update(named)
     celery_pools_reset()
     try:
         yield
     finally:
-        for key in values:
+        for key in named:
             changes.pop(key, None)
         changes.update(saved)
         celery_pools_reset()
