@@ -267,15 +267,17 @@ def finished_account(server: "EmbeddedServer", http: requests.Session, email: st
 
 
 def test_flooding_the_embedded_cache_changes_no_answer(tmp_path):
-    # Rates raised only for the flood's own rules, as many clients would spread it.
-    server = start_embedded_server(tmp_path, RATE_LIMITS="signup_ip=100000/h")
+    # Rates raised only for the flood's own rules, as many clients would spread it. The login rule
+    # keeps its count (10) in a window so long that the clock cannot start a new one mid-test
+    # (windows are aligned on the clock: a 15-minute one could begin between the 9th and 10th).
+    server = start_embedded_server(tmp_path, RATE_LIMITS="signup_ip=100000/h,login_account_failures=10/1000d")
     try:
         api, http = server.url, requests.Session()
         finished_account(server, http, "owner@example.com", "owner1")
         decoy = http.post(f"{api}/user/signup/", json={"email_phone_number": "owner@example.com"}, timeout=10)
         decoy_bearer = {"Authorization": f"Bearer {decoy.json()['access']}"}
         wrong = {"user_input": "owner1", "password": "not the password"}
-        for _ in range(9):  # one short of login_account_failures (10/15m)
+        for _ in range(9):  # one short of login_account_failures (10)
             assert http.post(f"{api}/user/login/", json=wrong, timeout=10).status_code == 401
 
         # 400 sign-ups of distinct addresses: each one leaves rate-limit counters in the cache
