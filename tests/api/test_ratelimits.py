@@ -11,7 +11,6 @@ import time
 import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
-from django_ratelimit.core import _get_window
 
 from tests.api.conftest import EMAIL, assert_error
 from tests.factories import PASSWORD, PendingUserFactory, PhoneUserFactory, UserFactory
@@ -72,13 +71,11 @@ def login(api, user_input: str, password: str = PASSWORD, **extra):
     return api.bearer(None).post("/user/login/", {"user_input": user_input, "password": password}, **extra)
 
 
-def wait_for_fresh_window(value: str, period: int) -> float:
-    """Sleep until django-ratelimit's fixed window for ``value`` has just begun; return its end.
-
-    A window ``w`` covers the whole seconds ``w - period + 1 .. w``, so it ends at ``w + 1``.
-    """
+def wait_for_fresh_window(period: int) -> float:
+    """Sleep until a window of ``period`` seconds has just begun; return its end. Windows are
+    aligned on the clock (users/ratelimits.py): they begin at the multiples of their period."""
     while True:
-        end = _get_window(value, period) + 1
+        end = (time.time() // period + 1) * period
         left = end - time.time()
         if left > period - 0.5:
             return end
@@ -297,7 +294,7 @@ def test_unfinished_signups_are_limited_like_real_accounts(api, rates):
 def test_account_lock_ends_when_its_window_ends(api, rates, user):
     period = 3
     rates(login_account_failures=f"2/{period}s", login_ip="100/h")
-    window_end = wait_for_fresh_window(str(user.pk), period)
+    window_end = wait_for_fresh_window(period)
 
     failures = [login(api, "jane", "wrong").status_code for _ in range(2)]
     limited = login(api, "jane")
@@ -313,7 +310,7 @@ def test_account_lock_ends_when_its_window_ends(api, rates, user):
 def test_unknown_name_lock_ends_when_its_window_ends(api, rates):
     period = 3
     rates(login_account_failures=f"1/{period}s", login_ip="100/h")
-    window_end = wait_for_fresh_window("ghost@example.com", period)
+    window_end = wait_for_fresh_window(period)
 
     first = login(api, "ghost@example.com", "wrong")
     limited = login(api, "ghost@example.com", "wrong")

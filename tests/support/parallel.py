@@ -1,6 +1,7 @@
 """Races in tests: run one piece of work in many threads released at the same instant."""
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -25,6 +26,15 @@ def in_parallel(count: int, work: Callable[[int], T]) -> list[T]:
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(run, range(count)))
+
+
+def clear_of_window_end(period: int, margin: float = 15.0) -> None:
+    """Wait out the end of the current rate-limit window of ``period`` seconds if it is less than
+    ``margin`` seconds away, so that a burst that follows cannot straddle two windows (windows are
+    aligned on the clock: users/ratelimits.py)."""
+    left = period - time.time() % period
+    if left < margin:
+        time.sleep(left + 0.1)
 
 
 def outcome(call: Callable[[], object], **names: type[BaseException]) -> str:

@@ -5,11 +5,13 @@ import time
 
 import requests
 
-from tests.support.parallel import in_parallel
+from tests.support.parallel import clear_of_window_end, in_parallel
 
 
 def parallel_sign_ups(base_url: str, count: int) -> list[int]:
-    """The statuses of ``count`` sign-ups of different addresses, released together."""
+    """The statuses of ``count`` sign-ups of different addresses, released together (inside one
+    window of an hourly rule)."""
+    clear_of_window_end(3600)
     return in_parallel(
         count,
         lambda n: (
