@@ -65,6 +65,16 @@ def last_sms_code() -> str:
 
 
 @pytest.fixture
+def rates_only(settings):
+    """Turn every rate-limit rule off but the given ones (``rates_only(signup_ip="5/h")``)."""
+
+    def _rates_only(**rules: str) -> None:
+        settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), **rules}
+
+    return _rates_only
+
+
+@pytest.fixture
 def email_code():
     return last_email_code
 

@@ -35,6 +35,16 @@ def assert_error(response, status: int, code: str, fields: tuple[str, ...] = ())
 
 
 @pytest.fixture
+def rates(settings):
+    """Set some rate-limit rules (``rates(signup_ip="3/h")``); the others keep theirs."""
+
+    def _rates(**rules: str) -> None:
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **rules}
+
+    return _rates
+
+
+@pytest.fixture
 def signup(api):
     """POST /user/signup/ and return the sign-up token."""
 

@@ -284,14 +284,6 @@ def test_a_second_request_after_the_cooldown_sends_a_code_that_replaces_the_firs
 # --- rate limits -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def rates(settings):
-    def _rates(**rules: str) -> None:
-        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **rules}
-
-    return _rates
-
-
 def test_requests_are_limited_per_client_address(api, rates):
     rates(login_code_ip="2/h")
 

@@ -13,20 +13,12 @@ from users.services import login as services
 from users.services.sessions import ClientInfo
 
 
-@pytest.fixture
-def rates(settings):
-    def _rates(**rules: str) -> None:
-        settings.RATE_LIMITS = {**{name: "" for name in settings.RATE_LIMITS}, **rules}
-
-    return _rates
-
-
 def login(api, user_input: str, password: str, address: str):
     return api.bearer(None).post("/user/login/", {"user_input": user_input, "password": password}, REMOTE_ADDR=address)
 
 
-def test_rotating_ipv6_addresses_inside_one_64_does_not_reset_the_limit(api, rates):
-    rates(login_account_failures="3/h")
+def test_rotating_ipv6_addresses_inside_one_64_does_not_reset_the_limit(api, rates_only):
+    rates_only(login_account_failures="3/h")
     UserFactory(username="jane")
 
     answers = [login(api, "jane", "wrong", f"2001:db8:1:2::{n:x}").status_code for n in range(1, 6)]
@@ -36,8 +28,8 @@ def test_rotating_ipv6_addresses_inside_one_64_does_not_reset_the_limit(api, rat
     assert login(api, "jane", PASSWORD, "2001:db8:1:3::1").status_code == 200
 
 
-def test_a_success_is_refunded_so_only_failures_count(api, rates):
-    rates(login_account_failures="2/h")
+def test_a_success_is_refunded_so_only_failures_count(api, rates_only):
+    rates_only(login_account_failures="2/h")
     UserFactory(username="jane")
 
     for _ in range(4):
@@ -45,10 +37,10 @@ def test_a_success_is_refunded_so_only_failures_count(api, rates):
     assert login(api, "jane", "wrong", "198.51.100.7").status_code == 401
 
 
-def test_parallel_guesses_cannot_all_pass_the_limit(transactional_db, rates, settings):
+def test_parallel_guesses_cannot_all_pass_the_limit(transactional_db, rates_only, settings):
     # A real password hash per guess, so that the guesses overlap while each is being checked.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
-    rates(login_account_failures="3/h")
+    rates_only(login_account_failures="3/h")
     User.objects.create(username="jane", email="jane@example.com", auth_status="done", password=make_password(PASSWORD))
     outcomes = in_parallel(
         10,
@@ -68,8 +60,8 @@ def test_parallel_guesses_cannot_all_pass_the_limit(transactional_db, rates, set
     assert sorted(outcomes) == ["checked"] * 3 + ["limited"] * 7
 
 
-def test_the_admin_log_in_is_rate_limited(db, rates):
-    rates(admin_login_ip="3/h")
+def test_the_admin_log_in_is_rate_limited(db, rates_only):
+    rates_only(admin_login_ip="3/h")
     User.objects.create_superuser(username="root", email="root@example.com", password="x" * 20)
     client = Client()
 
@@ -103,8 +95,8 @@ def test_createsuperuser_stores_the_address_as_login_reads_it(api, db):
     ["ex\u0131st3p", "exi\u017ft3p", "exist3p", "\uff25\uff38\uff29\uff33\uff34\uff13p"],
     ids=["dotless-i", "long-s", "lower-case", "full-width"],
 )
-def test_look_alike_spellings_of_a_name_share_its_failed_login_limit(api, rates, look_alike):
-    rates(login_account_failures="3/h")
+def test_look_alike_spellings_of_a_name_share_its_failed_login_limit(api, rates_only, look_alike):
+    rates_only(login_account_failures="3/h")
     UserFactory(username="EXIST3p")
     for _ in range(3):
         assert login(api, "EXIST3p", "wrong", "198.51.100.7").status_code == 401
@@ -113,8 +105,8 @@ def test_look_alike_spellings_of_a_name_share_its_failed_login_limit(api, rates,
     assert login(api, look_alike, PASSWORD, "198.51.100.7").status_code == 429
 
 
-def test_spellings_of_one_address_share_its_failed_login_limit(api, rates):
-    rates(login_account_failures="2/h")
+def test_spellings_of_one_address_share_its_failed_login_limit(api, rates_only):
+    rates_only(login_account_failures="2/h")
     UserFactory(username="casep", email="casep@example.com")
     for _ in range(2):
         assert login(api, "casep@example.com", "wrong", "198.51.100.7").status_code == 401

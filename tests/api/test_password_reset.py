@@ -435,14 +435,6 @@ def test_new_code_is_limited_per_account(api, user, settings):
 # --- rate limits -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def rates(settings):
-    def _rates(**rules: str) -> None:
-        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **rules}
-
-    return _rates
-
-
 def test_requests_are_limited_per_client_address(api, rates):
     rates(password_reset_ip="2/h")
 

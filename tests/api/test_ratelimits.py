@@ -8,7 +8,6 @@ wait for a fresh window to begin.
 
 import time
 
-import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
 
@@ -37,16 +36,6 @@ RULES = (
     "sms_country_day",
     "sms_daily_budget",
 )
-
-
-@pytest.fixture
-def rates(settings):
-    """Set some rules to small rates; the others keep their defaults."""
-
-    def _rates(**rules: str) -> None:
-        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **rules}
-
-    return _rates
 
 
 def assert_rate_limited(response, *, window: int) -> dict:

@@ -12,24 +12,14 @@ pytestmark = pytest.mark.integration
 HOUR = 3600
 
 
-@pytest.fixture
-def only(settings):
-    """Turn every rule off but the given ones."""
-
-    def _only(**rules: str) -> None:
-        settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), **rules}
-
-    return _only
-
-
 def burst(count: int, request) -> list[int]:
     """Sends ``request(n)`` for n in range(count) from as many threads released at once; returns
     the status codes."""
     return in_parallel(count, lambda n: request(n).status_code)
 
 
-def test_parallel_sign_ups_from_one_client_get_exactly_the_signup_ip_quota(live_server, only):
-    only(signup_ip="5/h")
+def test_parallel_sign_ups_from_one_client_get_exactly_the_signup_ip_quota(live_server, rates_only):
+    rates_only(signup_ip="5/h")
     clear_of_window_end(HOUR)
 
     statuses = burst(
@@ -42,8 +32,8 @@ def test_parallel_sign_ups_from_one_client_get_exactly_the_signup_ip_quota(live_
     assert sorted(statuses) == [201] * 5 + [429] * 15, statuses
 
 
-def test_parallel_wrong_logins_for_one_name_get_exactly_the_failure_quota(live_server, only):
-    only(login_account_failures="3/h")
+def test_parallel_wrong_logins_for_one_name_get_exactly_the_failure_quota(live_server, rates_only):
+    rates_only(login_account_failures="3/h")
     UserFactory(username="jane")
     clear_of_window_end(HOUR)
 

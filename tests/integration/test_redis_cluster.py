@@ -185,8 +185,8 @@ def test_the_code_store_stays_atomic_on_the_cluster(cluster, settings):
     assert right.count(CheckResult.OK) == 1
 
 
-def test_parallel_sign_ups_get_exactly_the_quota_on_the_cluster(cluster, live_server, settings):
-    settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), "signup_ip": "5/h"}
+def test_parallel_sign_ups_get_exactly_the_quota_on_the_cluster(cluster, live_server, rates_only):
+    rates_only(signup_ip="5/h")
 
     statuses = parallel_sign_ups(live_server.url, 20)
 

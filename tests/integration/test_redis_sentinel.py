@@ -156,8 +156,8 @@ def test_a_failover_answers_503_with_retry_after_then_the_flow_works_again(api, 
     assert verify.status_code == 200, verify.content
 
 
-def test_parallel_sign_ups_get_exactly_the_quota_through_the_sentinel(sentinel, live_server, settings):
-    settings.RATE_LIMITS = {**dict.fromkeys(settings.RATE_LIMITS, ""), "signup_ip": "5/h"}
+def test_parallel_sign_ups_get_exactly_the_quota_through_the_sentinel(sentinel, live_server, rates_only):
+    rates_only(signup_ip="5/h")
 
     statuses = parallel_sign_ups(live_server.url, 20)
 
