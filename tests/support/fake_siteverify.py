@@ -19,13 +19,17 @@ import itertools
 import json
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
+
+from tests.support.loopback_http import LoopbackHttpServer
 
 SECRET = "fake-siteverify-secret-0x4AAAAAAA"
 
 
-class FakeSiteverify:
+class FakeSiteverify(LoopbackHttpServer):
+    name = "fake-siteverify"
+
     def __init__(self, stall_seconds: float = 3.0) -> None:
         self.stall_seconds = stall_seconds
         self.requests: list[dict[str, str]] = []
@@ -34,29 +38,11 @@ class FakeSiteverify:
         self._counter = itertools.count(1)
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-siteverify", daemon=True
-        )
+        super().__init__()
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/siteverify"
-
-    def start(self) -> "FakeSiteverify":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._closing.is_set():
-            return
-        self._closing.set()  # ends stalled requests now
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return f"{self.base_url}/siteverify"
 
     def token(self) -> str:
         """A response token that passes once, as a client gets one by solving the challenge."""

@@ -24,9 +24,10 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
+from tests.support.loopback_http import LoopbackHttpServer
 from tests.support.processes import wait_until
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -51,7 +52,9 @@ class Request:
     form: dict[str, str]
 
 
-class FakeTwilio:
+class FakeTwilio(LoopbackHttpServer):
+    name = "fake-twilio"
+
     def __init__(self, stall_seconds: float = 3.0) -> None:
         self.stall_seconds = stall_seconds
         self.messages: list[dict[str, str]] = []  # form fields of the messages answered 201
@@ -60,29 +63,11 @@ class FakeTwilio:
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
         self._stalling = threading.Event()  # set while a stalled request is being held
-        self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True
-        )
+        super().__init__()
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeTwilio":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._closing.is_set():
-            return
-        self._closing.set()  # ends stalled requests now
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return self.base_url
 
     def script(self, *answers: str) -> None:
         """Queue answers for the next requests, in order; 201 once they are used up."""
