@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -18,6 +19,13 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")  # refused for good, or out of retries
     UNDELIVERED = "undelivered", _("Undelivered")  # accepted, then reported undeliverable
     SUPPRESSED = "suppressed", _("Suppressed")  # a decoy's message: recorded, never sent
+
+
+# Why a delivery failed when nothing was wrong with its recipient: its code expired unsent.
+EXPIRED_BEFORE_SENDING = "expired before it could be sent"
+EXPIRED_WHILE_CLAIMED = "expired while another attempt held the claim"
+NEVER_TAKEN = "never sent: no worker took it before its code expired"
+EXPIRED_UNSENT = frozenset({EXPIRED_BEFORE_SENDING, EXPIRED_WHILE_CLAIMED, NEVER_TAKEN})
 
 
 class Delivery(models.Model):
@@ -39,8 +47,17 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The sweep of deliveries no worker sent (delivery_settle_unsent) reads only queued rows.
+        indexes = [
+            models.Index(fields=["created_at"], name="delivery_queued_created", condition=Q(status="queued")),
+        ]
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient_masked}: {self.status}"
+
+    @property
+    def expired_unsent(self) -> bool:
+        """Failed only because its code expired before it was sent (a new code may well arrive)."""
+        return self.status == DeliveryStatus.FAILED and self.last_error in EXPIRED_UNSENT

@@ -31,7 +31,14 @@ from notifications.channels import (
     email_send,
     sms_sender,
 )
-from notifications.models import Channel, Delivery, DeliveryStatus
+from notifications.models import (
+    EXPIRED_BEFORE_SENDING,
+    EXPIRED_WHILE_CLAIMED,
+    NEVER_TAKEN,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+)
 from project import metrics, sealing
 from project.batches import delete_in_batches
 from project.exceptions import REDIS_UNAVAILABLE, ServiceUnavailable
@@ -134,7 +141,7 @@ def delivery_requeue(*, delivery_id: str, sealed_payload: str, countdown: float)
     claim spends none of the retries); records it failed and returns False if the code would have
     expired by then."""
     if time.time() + countdown >= unseal(sealed_payload).expires_at:
-        delivery_mark_failed(delivery_id=delivery_id, error="expired while another attempt held the claim")
+        delivery_mark_failed(delivery_id=delivery_id, error=EXPIRED_WHILE_CLAIMED)
         return False
     delivery_publish(delivery_id, sealed_payload, countdown=countdown)
     return True
@@ -303,7 +310,7 @@ def _sendable(delivery_id: str, sealed_payload: str) -> Sealed | None:
         return None
     if time.time() >= sealed.expires_at:
         # A task redelivered after a lost worker can come back after the code died.
-        delivery_mark_failed(delivery_id=delivery_id, error="expired before it could be sent")
+        delivery_mark_failed(delivery_id=delivery_id, error=EXPIRED_BEFORE_SENDING)
         return None
     return sealed
 
@@ -389,6 +396,28 @@ def delivery_status_update(*, provider_message_id: str, provider_status: str, er
     )
     logger.info("delivery with provider id %s reported %s", provider_message_id, status)
     return bool(updated)
+
+
+def delivery_settle_unsent() -> int:
+    """Mark failed the deliveries still queued well after their code expired; returns how many.
+
+    No worker sends them any more (it refuses an expired payload, and an attempt begun before the
+    expiry ends within CELERY_TASK_TIME_LIMIT), so "queued" would be a promise nobody keeps. One is
+    left queued that late only when its task was lost on the way to a worker (see the README's
+    Several hosts); now the client's delivery status says it failed, and the person asks again.
+    """
+    late = settings.VERIFICATION_CODE_TTL + settings.CELERY_TASK_TIME_LIMIT + 60  # a minute for clocks
+    cutoff = timezone.now() - timedelta(seconds=late)
+    settled = 0
+    for channel in Channel.values:
+        count = Delivery.objects.filter(status=DeliveryStatus.QUEUED, channel=channel, created_at__lt=cutoff).update(
+            status=DeliveryStatus.FAILED, last_error=NEVER_TAKEN, updated_at=timezone.now()
+        )
+        if count:
+            metrics.DELIVERIES.labels(channel, "failed").inc(count)
+            logger.warning("%d %s deliveries were never sent before their codes expired: failed", count, channel)
+        settled += count
+    return settled
 
 
 def delivery_prune() -> int:

@@ -12,6 +12,7 @@ from notifications.services import (
     delivery_requeue,
     delivery_retry_countdown,
     delivery_send,
+    delivery_settle_unsent,
 )
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,12 @@ logger = logging.getLogger(__name__)
 def prune_deliveries() -> int:
     """Delete delivery records older than DELIVERY_RETENTION_DAYS (beat, daily)."""
     return delivery_prune()
+
+
+@shared_task(ignore_result=True)
+def settle_unsent_deliveries() -> int:
+    """Mark failed the deliveries no worker sent before their codes expired (beat, every 5 minutes)."""
+    return delivery_settle_unsent()
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)

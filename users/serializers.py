@@ -257,6 +257,7 @@ class DeliveryStatusOutput(serializers.Serializer):
         "queued": _("Sending your code."),
         "sent": _("Your code was sent."),
         "delivered": _("Your code was delivered."),
+        "expired": _("Your code expired before we could send it. Ask for a new one."),
         ("failed", "email"): _("We could not send your code to this address. Check it, or sign up another way."),
         ("failed", "sms"): _("We could not send your code to this number. Check it, or sign up another way."),
         ("undelivered", "email"): _(
@@ -266,6 +267,8 @@ class DeliveryStatusOutput(serializers.Serializer):
     }
 
     def get_detail(self, delivery) -> str:
+        if delivery.expired_unsent:
+            return str(self._DETAILS["expired"])
         detail = self._DETAILS.get(delivery.status) or self._DETAILS.get((delivery.status, delivery.channel), "")
         return str(detail)
 

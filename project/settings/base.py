@@ -462,6 +462,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.prune_deliveries",
         "schedule": 24 * 3600,
     },
+    "settle-unsent-deliveries": {
+        "task": "notifications.tasks.settle_unsent_deliveries",
+        "schedule": 300,
+    },
     "remove-abandoned-signups": {
         "task": "users.tasks.remove_abandoned_signups",
         "schedule": 3600,

@@ -1,12 +1,15 @@
 """GET /user/delivery-status/: the sign-up client reads how its latest code delivery went."""
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from notifications.models import Delivery
+from notifications.tasks import settle_unsent_deliveries
 from tests.api.conftest import EMAIL, PHONE, assert_error
 from tests.factories import PendingUserFactory, UserFactory
 from users.tokens import STAGE_NEW, SignupToken
@@ -16,8 +19,8 @@ FIELDS = {"channel", "recipient", "status", "attempts", "detail", "updated_at"}
 
 @pytest.fixture
 def status(api):
-    def _status(token: str | None):
-        return api.bearer(token).get("/user/delivery-status/")
+    def _status(token: str | None, **headers):
+        return api.bearer(token).get("/user/delivery-status/", **headers)
 
     return _status
 
@@ -59,6 +62,21 @@ def test_is_queued_until_the_worker_sends(signup, status, settings):
     assert body["status"] == "queued"
     assert body["attempts"] == 0
     assert body["detail"] == "Sending your code."
+
+
+def test_a_delivery_no_worker_took_shows_failed_once_its_code_expired(signup, status, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # published to the test broker; no worker takes it, as if lost
+    token = signup(PHONE)
+    late = settings.VERIFICATION_CODE_TTL + settings.CELERY_TASK_TIME_LIMIT + 61
+    Delivery.objects.update(created_at=timezone.now() - timedelta(seconds=late))
+
+    assert settle_unsent_deliveries() == 1
+
+    body = status(token).json()
+    assert body["status"] == "failed"
+    assert body["detail"] == "Your code expired before we could send it. Ask for a new one."
+    spanish = status(token, HTTP_ACCEPT_LANGUAGE="es").json()
+    assert spanish["detail"] == "Tu código caducó antes de que pudiéramos enviarlo. Pide uno nuevo."
 
 
 def test_shows_failed_after_twilio_refuses_the_number(signup, status, fake_twilio):

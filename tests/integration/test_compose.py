@@ -135,6 +135,7 @@ def test_beat_schedules_registered_tasks_that_the_worker_consumes():
         "users.tasks.prune_sessions",
         "users.tasks.remove_abandoned_signups",
         "notifications.tasks.prune_deliveries",
+        "notifications.tasks.settle_unsent_deliveries",
     }
     tasks = registered_tasks()
     for entry in schedule.values():

@@ -69,3 +69,36 @@ def test_old_delivery_records_are_pruned(settings):
 
     assert prune_deliveries() == 1
     assert list(Delivery.objects.values_list("pk", flat=True)) == [new.pk]
+
+
+def test_deliveries_no_worker_sent_before_their_codes_expired_are_settled_as_failed(settings):
+    import uuid
+
+    from prometheus_client import REGISTRY
+
+    from notifications.models import NEVER_TAKEN, Delivery
+    from notifications.tasks import settle_unsent_deliveries
+
+    settings.VERIFICATION_CODE_TTL, settings.CELERY_TASK_TIME_LIMIT = 600, 45
+    late = 600 + 45 + 60  # the code's life, the longest attempt begun before its end, a minute for clocks
+
+    def delivery(channel: str, age: int, status: str = "queued") -> Delivery:
+        made = Delivery.objects.create(
+            subject=uuid.uuid4(), channel=channel, recipient_masked="j***@x.io", purpose="signup", status=status
+        )
+        Delivery.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(seconds=age))
+        return made
+
+    lost_email, lost_sms = delivery("email", late + 5), delivery("sms", late + 5)
+    maybe_in_flight = delivery("email", late - 5)  # its code has expired, but an attempt may still end
+    sent = delivery("sms", late + 5, status="sent")
+    failed_sms = {"channel": "sms", "outcome": "failed"}
+    before = REGISTRY.get_sample_value("auth_deliveries_total", failed_sms) or 0.0
+
+    assert settle_unsent_deliveries() == 2
+
+    statuses = dict(Delivery.objects.values_list("pk", "status"))
+    assert statuses == {lost_email.pk: "failed", lost_sms.pk: "failed", maybe_in_flight.pk: "queued", sent.pk: "sent"}
+    assert set(Delivery.objects.filter(status="failed").values_list("last_error", flat=True)) == {NEVER_TAKEN}
+    assert REGISTRY.get_sample_value("auth_deliveries_total", failed_sms) == before + 1
+    assert settle_unsent_deliveries() == 0  # settled once
