@@ -157,11 +157,15 @@ def sentinel_addresses(sentinels: list[str], setting: str = "REDIS_SENTINELS") -
 
 
 def sentinel_cache(sentinels: list[str], service: str, db: int) -> dict:
-    """The default cache on the master that the sentinels name (django-redis's Sentinel client)."""
+    """The default cache on the master that the sentinels name, for reads as well as writes.
+
+    django-redis's own SentinelClient would send reads to a replica, which lags the master: a
+    count or a claim just written could read as missing. The default client with the Sentinel
+    connection pool reads what it wrote; the replica is there to take over.
+    """
     cache = redis_cache(f"redis://{service}/{db}")
     cache["OPTIONS"].update(
         {
-            "CLIENT_CLASS": "django_redis.client.SentinelClient",
             "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
             "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
             "SENTINELS": sentinel_addresses(sentinels),

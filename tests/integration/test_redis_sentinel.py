@@ -107,6 +107,19 @@ def test_the_settings_follow_the_sentinels(sentinel):
     assert cache.get("probe") == "here"
 
 
+def test_reads_go_to_the_master_not_to_the_lagging_replica(sentinel):
+    from django.core.cache import cache
+
+    replica = redis.Redis(port=sentinel.replica.port)
+    replica.config_resetstat()
+    for n in range(20):
+        cache.set(f"probe{n}", n, 30)
+        assert cache.get(f"probe{n}") == n  # read right after the write: only the master is sure to have it
+
+    reads = replica.info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+    assert reads == 0, f"{reads} reads went to the replica"
+
+
 @pytest.mark.django_db
 def test_the_seed_flow_works_through_the_sentinel(api, sentinel, email_code):
     response = api.bearer(None).post("/user/signup/", {"email_phone_number": EMAIL})

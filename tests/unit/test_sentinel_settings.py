@@ -9,7 +9,9 @@ def test_the_cache_and_the_broker_follow_the_sentinels(reloaded):
 
     cache = settings.CACHES["default"]
     assert cache["LOCATION"] == "redis://prod/0"
-    assert cache["OPTIONS"]["CLIENT_CLASS"] == "django_redis.client.SentinelClient"
+    # The default client: reads go to the master, like writes (SentinelClient reads from replicas).
+    assert cache["OPTIONS"]["CLIENT_CLASS"] == "django_redis.client.DefaultClient"
+    assert cache["OPTIONS"]["CONNECTION_POOL_CLASS"] == "redis.sentinel.SentinelConnectionPool"
     assert cache["OPTIONS"]["SENTINELS"] == [("10.0.0.1", 26379), ("10.0.0.2", 26379)]
     assert settings.CELERY_BROKER_URL == "sentinel://10.0.0.1:26379/0;sentinel://10.0.0.2:26379/0"
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] == "prod"
