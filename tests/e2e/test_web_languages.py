@@ -75,7 +75,9 @@ def test_a_429_shows_the_servers_wait_once_in_the_pages_language(page: Page):
 
     page.click("main form button[type=submit]")
 
-    expect(page.locator("main .notice, #notice").first).to_have_text(detail)
+    # The page's own request came a moment later: its wait may be a minute less, never said twice.
+    wait_as_said = r"^\s*" + re.sub(r"\d+", lambda _: r"\d+", re.escape(detail)) + r"\s*$"
+    expect(page.locator("main .notice, #notice").first).to_have_text(re.compile(wait_as_said))
     assert detail.count(said("es", "Invalid input.")) == 0
     with translation.override("es"):
         assert "Too many requests" not in detail
