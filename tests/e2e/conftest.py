@@ -6,6 +6,7 @@ tree clean.
 """
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,9 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+# The notice of a resend refused by the cooldown: the server's Retry-After is at most 60 s, said as
+# "1 minute" if the click came within the second of the first code, in seconds after that.
+NEW_CODE_NOTICE = re.compile(r"^You can ask for a new code in (1 minute|([1-5]?\d) seconds?)\.$")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 expect.set_options(timeout=5_000)

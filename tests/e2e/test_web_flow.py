@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from notifications.channels import LocmemSms
 from tests import factories
 from tests.conftest import last_email_code, last_sms_code
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import NEW_CODE_NOTICE, PHONE
 from users.models import Session
 from users.tokens import AccessToken, RefreshToken
 
@@ -168,7 +168,7 @@ def test_resend_during_the_cooldown_counts_down_from_retry_after(page: Page, out
 
     expect(resend).to_have_text(re.compile(r"^Send a new code in ([1-5]\d|60) s$"))
     expect(resend).to_have_attribute("aria-disabled", "true")
-    expect(page.locator("#notice")).to_have_text("You can ask for a new code in 1 minute.")
+    expect(page.locator("#notice")).to_have_text(NEW_CODE_NOTICE)
     page.reload()  # the countdown survives a reload
     expect(resend).to_have_text(re.compile(r"^Send a new code in \d+ s$"))
     assert len(LocmemSms.outbox) == 1  # nothing more was sent
