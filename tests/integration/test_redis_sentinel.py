@@ -199,17 +199,8 @@ def test_a_worker_takes_its_tasks_from_the_master_the_sentinels_name_before_and_
             sentinel.wait_for_promotion()
             # The first publish may still find the connection to the dead master: a 503, then it
             # reconnects to the master the sentinels name.
-            answers = []
-            for _ in range(20):
-                answers.append(api.bearer(None).post("/user/signup/", {"email_phone_number": "after@example.com"}))
-                if answers[-1].status_code != 503:
-                    break
-                time.sleep(0.5)
-            response = answers.pop()
+            response = signed_up_after_the_failover(api, "after@example.com")
             assert response.status_code == 201, response.content
-            for answer in answers:
-                assert_error(answer, 503, "service_unavailable")
-                assert answer["Retry-After"]
             after = smtp_server.wait_for_messages(2, timeout=30)[1]
             assert after.rcpt_tos == ["after@example.com"]
             assert "480913" in after.message.get_body(("plain",)).get_content()

@@ -5,6 +5,7 @@ import time
 
 import requests
 
+from tests.api.conftest import assert_error
 from tests.support.parallel import clear_of_window_end, in_parallel
 
 
@@ -29,6 +30,7 @@ def signed_up_after_the_failover(api, identifier: str):
         response = api.bearer(None).post("/user/signup/", {"email_phone_number": identifier})
         if response.status_code != 503:
             return response
+        assert_error(response, 503, "service_unavailable")
         assert response["Retry-After"]
         time.sleep(0.25)
     return response
